@@ -1,0 +1,76 @@
+/* claim.c: claim inbox files by rename into <inbox>/.batchdrop/<agent>/, give them back, and list leftovers. */
+#include "config.h"
+#include "claim.h"
+#include "fsutil.h"
+#include "log.h"
+#include "strutil.h"
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void bd_claim_new_id(unsigned *seq, char out[BD_CLAIM_ID_MAX])
+{
+    snprintf(out, BD_CLAIM_ID_MAX, "c%013lld-%ld-%u", (long long)bd_now_ms(), (long)getpid(), ++*seq);
+}
+
+int bd_claim_take(const bd_inbox *in, const char *name, const char *claim_id, char *claim_path, size_t len)
+{
+    char from[PATH_MAX];
+    if (bd_path_join(from, sizeof from, in->partner->inbox, name) < 0 ||
+        bd_fmt(claim_path, len, "%s/%s%c%s", in->claim_dir, claim_id, BD_CLAIM_SEP, name) < 0)
+        return -1;
+    if (rename(from, claim_path) < 0)
+        return errno == ENOENT ? 0 : -1;
+    /* Make the claim durable before any output exists: both folders. */
+    if (bd_fsync_dir(in->claim_dir) < 0 || bd_fsync_dir(in->partner->inbox) < 0)
+        return -1;
+    return 1;
+}
+
+int bd_claim_release(const bd_inbox *in, const char *claim_path, const char *name)
+{
+    char to[PATH_MAX];
+    if (bd_path_join(to, sizeof to, in->partner->inbox, name) < 0)
+        return -1;
+    return bd_rename_durable(claim_path, to, 1);
+}
+
+int bd_claim_split(const char *claimed, char id[BD_CLAIM_ID_MAX], const char **name)
+{
+    const char *sep = strchr(claimed, BD_CLAIM_SEP);
+    if (!sep || sep == claimed || (size_t)(sep - claimed) >= BD_CLAIM_ID_MAX || !sep[1] || claimed[0] != 'c')
+        return -1;
+    memcpy(id, claimed, (size_t)(sep - claimed));
+    id[sep - claimed] = '\0';
+    *name = sep + 1;
+    return 0;
+}
+
+int bd_claim_each(const bd_inbox *in,
+                  void (*cb)(const bd_inbox *in, const char *claim_id, const char *claim_path, const char *name,
+                             void *arg),
+                  void *arg)
+{
+    DIR *d = opendir(in->claim_dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -1;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char id[BD_CLAIM_ID_MAX], path[PATH_MAX];
+        const char *name;
+        if (de->d_name[0] == '.')
+            continue;
+        if (bd_claim_split(de->d_name, id, &name) < 0 ||
+            bd_path_join(path, sizeof path, in->claim_dir, de->d_name) < 0) {
+            log_warn("partner %s: %s/%s is not a claim of this agent; leaving it alone", in->partner->name,
+                     in->claim_dir, de->d_name);
+            continue;
+        }
+        cb(in, id, path, name, arg);
+    }
+    closedir(d);
+    return 0;
+}

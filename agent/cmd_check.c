@@ -1,0 +1,94 @@
+/* cmd_check.c: `batchdrop check`: validate the config, its folders and its plugins, printing FILE:LINE errors. */
+#include "config.h"
+#include "commands.h"
+#include "conf.h"
+#include "fsutil.h"
+#include "plugin_loader.h"
+#include "strutil.h"
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A folder the agent writes: it exists and is writable, or its nearest existing parent is. */
+static int check_writable_dir(const char *where, const char *key, const char *dir)
+{
+    char probe[PATH_MAX], err[PATH_MAX + 128];
+    if (bd_strlcpy(probe, dir, sizeof probe) < 0)
+        return -1;
+    while (access(probe, F_OK) < 0) {
+        char *slash = strrchr(probe, '/');
+        if (!slash || slash == probe)
+            break;
+        *slash = '\0';
+    }
+    if (bd_dir_writable(probe, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: %s %s: %s\n", where, key, dir, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_inbox(const bd_partner *p)
+{
+    char err[PATH_MAX + 128];
+    if (bd_dir_writable(p->inbox, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: partner '%s': inbox %s (create it, and let the agent write to it: claims are "
+                        "renames inside it)\n", p->source, p->name, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_plugins(const bd_config *cfg, size_t *nplugins)
+{
+    bd_plugins ps;
+    char *errors = NULL;
+    int rc = bd_plugins_load_dir(&ps, cfg->plugin_dir, &errors) < 0 ? -1 : 0;
+    if (errors) {
+        for (char *line = strtok(errors, "\n"); line; line = strtok(NULL, "\n"))
+            fprintf(stderr, "%s:0: plugin_dir: %s\n", cfg->path, line);
+        free(errors);
+        rc = -1;
+    }
+    for (size_t i = 0; i < cfg->npartners; i++) {
+        const bd_partner *p = &cfg->partners[i];
+        if (p->format && !bd_plugins_find(&ps, p->format)) {
+            fprintf(stderr, "%s: partner '%s': format \"%s\" is not a plugin in %s\n", p->source, p->name,
+                    p->format, cfg->plugin_dir);
+            rc = -1;
+        }
+    }
+    *nplugins = ps.n;
+    bd_plugins_free(&ps);
+    return rc;
+}
+
+int bd_cmd_check(const char *config_path)
+{
+    char *errors = NULL;
+    bd_config *cfg = bd_config_load(config_path, &errors);
+    if (!cfg) {
+        fputs(errors ? errors : "out of memory\n", stderr);
+        free(errors);
+        return 1;
+    }
+    int rc = 0;
+    char where[PATH_MAX + 8];
+    snprintf(where, sizeof where, "%s:0", cfg->path);
+    rc |= check_writable_dir(where, "state_dir", cfg->state_dir);
+    rc |= check_writable_dir(where, "outbox", cfg->outbox);
+    rc |= check_writable_dir(where, "receipts", cfg->receipts);
+    for (size_t i = 0; i < cfg->npartners; i++)
+        rc |= check_inbox(&cfg->partners[i]);
+    size_t nplugins = 0;
+    rc |= check_plugins(cfg, &nplugins);
+    if (rc == 0)
+        printf("%s: OK: %zu partner%s, %zu plugin%s\n", cfg->path, cfg->npartners, cfg->npartners == 1 ? "" : "s",
+               nplugins, nplugins == 1 ? "" : "s");
+    bd_config_free(cfg);
+    return rc ? 1 : 0;
+}

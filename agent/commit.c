@@ -1,0 +1,331 @@
+/* commit.c: journaled, crash-redoable publication of a job's outcome: outbox renames, receipt, archive/quarantine. */
+#include "config.h"
+#include "commit.h"
+#include "fsutil.h"
+#include "log.h"
+#include "strutil.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TAIL_MAX (1 << 20)
+
+/* ---------------------------------------------------------------- receipts log */
+
+/* Cut a torn last line (a crash mid-append) and tell whether the last
+ * complete line is this claim's receipt. 1 = already there, 0 = not, -1 = error. */
+static int receipt_already_logged(const char *log_path, const char *claim_id)
+{
+    int fd = open(log_path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    struct stat st;
+    char *tail = NULL;
+    int result = -1;
+    if (fstat(fd, &st) < 0)
+        goto out;
+    size_t n = st.st_size > TAIL_MAX ? TAIL_MAX : (size_t)st.st_size;
+    off_t start = st.st_size - (off_t)n;
+    if (!(tail = malloc(n + 1)) || pread(fd, tail, n, start) != (ssize_t)n)
+        goto out;
+    tail[n] = '\0';
+    size_t end = n;
+    while (end > 0 && tail[end - 1] != '\n')
+        end--;
+    if (end < n) { /* torn tail: drop it */
+        log_warn("receipts log %s: dropping a torn last line (%zu bytes) left by a crash", log_path, n - end);
+        if (ftruncate(fd, start + (off_t)end) < 0 || fsync(fd) < 0)
+            goto out;
+    }
+    tail[end] = '\0';
+    size_t line_start = end ? end - 1 : 0;
+    while (line_start > 0 && tail[line_start - 1] != '\n')
+        line_start--;
+    char needle[128];
+    snprintf(needle, sizeof needle, "\"id\":\"%s\"", claim_id);
+    result = strstr(tail + line_start, needle) != NULL;
+out:
+    free(tail);
+    close(fd);
+    return result;
+}
+
+static int append_receipt_once(bd_agent *a, const char *claim_id, const char *line)
+{
+    int have = receipt_already_logged(a->cfg->receipts, claim_id);
+    if (have < 0 || (!have && bd_receipt_append(a->cfg->receipts, line) < 0)) {
+        log_error("cannot write the receipt for claim %s to %s: %s; the file stays claimed and is retried",
+                  claim_id, a->cfg->receipts, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- journal replay */
+
+static int do_renames(json_t *renames)
+{
+    size_t i;
+    json_t *pair;
+    json_array_foreach(renames, i, pair) {
+        const char *from = json_string_value(json_array_get(pair, 0));
+        const char *to = json_string_value(json_array_get(pair, 1));
+        if (!from || !to)
+            return -1;
+        if (bd_rename_noreplace(from, to) == 0)
+            continue;
+        if (errno == ENOENT && access(to, F_OK) == 0)
+            continue; /* done before a crash */
+        log_error("cannot publish %s as %s: %s", from, to, strerror(errno));
+        return -1;
+    }
+    if (json_array_size(renames)) {
+        const char *last = json_string_value(json_array_get(json_array_get(renames, 0), 1));
+        if (bd_fsync_parent(last) < 0) {
+            log_error("cannot fsync the outbox folder of %s: %s", last, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int write_sidecars(const char *dest, const char *json_line, const char *text)
+{
+    char path[PATH_MAX];
+    if (bd_fmt(path, sizeof path, "%s.receipt.json", dest) < 0 ||
+        bd_write_file_durable(path, json_line, strlen(json_line), 0640) < 0)
+        return -1;
+    if (bd_fmt(path, sizeof path, "%s.receipt.txt", dest) < 0 ||
+        bd_write_file_durable(path, text, strlen(text), 0640) < 0)
+        return -1;
+    return 0;
+}
+
+static int finish_source(json_t *jr)
+{
+    const char *claim = json_string_value(json_object_get(jr, "claim"));
+    const char *dest = json_string_value(json_object_get(jr, "dest"));
+    const char *text = json_string_value(json_object_get(jr, "text"));
+    const char *line = json_string_value(json_object_get(jr, "receipt"));
+    if (!claim || !dest || !line)
+        return -1;
+    if (access(claim, F_OK) < 0)
+        return errno == ENOENT ? 0 : -1; /* moved before a crash */
+    if (!*dest) {
+        if (unlink(claim) < 0 || bd_fsync_parent(claim) < 0)
+            return -1;
+        return 0;
+    }
+    char dir[PATH_MAX];
+    if (bd_dirname(dir, sizeof dir, dest) < 0 || bd_mkdir_p(dir, 0750) < 0)
+        return -1;
+    if (text && write_sidecars(dest, line, text) < 0)
+        return -1;
+    return bd_move_durable(claim, dest);
+}
+
+static int mark_done(bd_agent *a, const char *claim_id, json_t *jr)
+{
+    char err[256];
+    json_object_set_new(jr, "state", json_string("done"));
+    char *s = json_dumps(jr, JSON_COMPACT);
+    int rc = s ? bd_ledger_journal_put(a->ledger, claim_id, s, NULL, NULL, err, sizeof err) : -1;
+    free(s);
+    if (rc < 0)
+        log_error("claim %s: %s", claim_id, s ? err : "out of memory");
+    return rc;
+}
+
+static int replay(bd_agent *a, const char *claim_id, json_t *jr)
+{
+    char err[256];
+    const char *state = json_string_value(json_object_get(jr, "state"));
+    const char *line = json_string_value(json_object_get(jr, "receipt"));
+    if (!state || !line)
+        return -1;
+    if (strcmp(state, "committing") == 0) {
+        if (do_renames(json_object_get(jr, "renames")) < 0 || append_receipt_once(a, claim_id, line) < 0 ||
+            mark_done(a, claim_id, jr) < 0)
+            return -1;
+    }
+    if (finish_source(jr) < 0) {
+        log_error("claim %s: cannot archive %s: %s", claim_id,
+                  json_string_value(json_object_get(jr, "claim")), strerror(errno));
+        return -1;
+    }
+    if (bd_ledger_journal_delete(a->ledger, claim_id, err, sizeof err) < 0) {
+        log_error("claim %s: %s", claim_id, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- deciding the outcome */
+
+static int check_duplicate(bd_agent *a, bd_job *j, const char *claim_id, int *was_rejected)
+{
+    char *entry = NULL;
+    int rc = bd_ledger_lookup(a->ledger, j->r.sha256, &entry);
+    if (rc <= 0)
+        return rc;
+    json_t *e = json_loads(entry, 0, NULL);
+    free(entry);
+    const char *first = e ? json_string_value(json_object_get(e, "id")) : NULL;
+    const char *file = e ? json_string_value(json_object_get(e, "file")) : NULL;
+    const char *status = e ? json_string_value(json_object_get(e, "status")) : NULL;
+    const char *when = e ? json_string_value(json_object_get(e, "finished")) : NULL;
+    if (!first || !file || !status || strcmp(first, claim_id) == 0) {
+        json_decref(e);
+        return first ? 0 : -1;
+    }
+    *was_rejected = strcmp(status, BD_STATUS_REJECTED) == 0;
+    j->r.status = BD_STATUS_DUPLICATE;
+    snprintf(j->r.duplicate_of, sizeof j->r.duplicate_of, "%s", first);
+    snprintf(j->r.reason, sizeof j->r.reason, "same content (sha256) as %s, received %s and %s", file,
+             when ? when : "earlier", status);
+    j->r.noutbox = 0;
+    json_decref(e);
+    return 1;
+}
+
+static char *ledger_entry(const bd_job *j, const char *claim_id)
+{
+    char when[40];
+    bd_format_iso8601(when, sizeof when, j->r.finished_ms);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", claim_id, "file", j->r.file, "partner", j->r.partner,
+                          "status", j->r.status, "finished", when);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+static int dest_path(bd_agent *a, const bd_job *j, const char *claim_id, int quarantine, char *out, size_t n)
+{
+    if (!quarantine && !a->cfg->keep_archive) {
+        out[0] = '\0';
+        return 0;
+    }
+    return bd_fmt(out, n, "%s/%s/%s~%s", quarantine ? a->quarantine_dir : a->archive_dir, j->r.partner, claim_id,
+                  j->r.file);
+}
+
+static json_t *build_journal(bd_agent *a, bd_job *j, const char *claim_id, const char *claim_path, int quarantine)
+{
+    char dest[PATH_MAX];
+    char *line = bd_receipt_json_line(&j->r);
+    char *text = quarantine ? bd_receipt_text(&j->r) : NULL;
+    json_t *renames = json_array();
+    if (j->has_outbox && strcmp(j->r.status, BD_STATUS_OK) == 0) {
+        json_array_append_new(renames, json_pack("[s,s]", j->out.tmp_data, j->out.final_data));
+        json_array_append_new(renames, json_pack("[s,s]", j->out.tmp_info, j->out.final_info));
+    }
+    json_t *jr = NULL;
+    if (line && renames && (!quarantine || text) &&
+        dest_path(a, j, claim_id, quarantine, dest, sizeof dest) == 0)
+        jr = json_pack("{s:s,s:s,s:s,s:O,s:s,s:s?}", "state", "committing", "claim", claim_path, "dest", dest,
+                       "renames", renames, "receipt", line, "text", text);
+    json_decref(renames);
+    free(line);
+    free(text);
+    return jr;
+}
+
+static int journal_intent(bd_agent *a, bd_job *j, const char *claim_id, json_t *jr, int record_sha)
+{
+    char err[256];
+    char *journal = json_dumps(jr, JSON_COMPACT);
+    char *entry = record_sha ? ledger_entry(j, claim_id) : NULL;
+    int rc = -1;
+    if (journal && (!record_sha || entry))
+        rc = bd_ledger_journal_put(a->ledger, claim_id, journal, record_sha ? j->r.sha256 : NULL, entry, err,
+                                   sizeof err);
+    else
+        snprintf(err, sizeof err, "out of memory");
+    if (rc < 0)
+        log_error("claim %s (%s): %s", claim_id, j->r.file, err);
+    free(journal);
+    free(entry);
+    return rc;
+}
+
+static int commit_idsync(bd_job *j)
+{
+    char err[256];
+    if (!j->batch)
+        return 0;
+    bd_matchbatch *b = j->batch;
+    j->batch = NULL;
+    if (bd_matchbatch_commit(b, err, sizeof err) < 0) {
+        log_error("partner %s: file %s: %s; the file stays claimed and is retried", j->r.partner, j->r.file, err);
+        return -1;
+    }
+    return 0;
+}
+
+int bd_commit_job(bd_agent *a, bd_job *j, const char *claim_id, const char *claim_path)
+{
+    int was_rejected = 0;
+    int dup = j->r.sha256[0] ? check_duplicate(a, j, claim_id, &was_rejected) : 0;
+    if (dup < 0) {
+        log_error("claim %s: cannot read the ledger", claim_id);
+        return -1;
+    }
+    int ok = !dup && strcmp(j->r.status, BD_STATUS_OK) == 0;
+    if (dup && j->batch) {
+        bd_matchbatch_abort(j->batch);
+        j->batch = NULL;
+    }
+    if (ok && commit_idsync(j) < 0)
+        return -1;
+    int quarantine = dup ? was_rejected : !ok;
+    json_t *jr = build_journal(a, j, claim_id, claim_path, quarantine);
+    if (!jr) {
+        log_error("claim %s: out of memory building the journal entry", claim_id);
+        return -1;
+    }
+    int rc = journal_intent(a, j, claim_id, jr, !dup && j->r.sha256[0]);
+    if (rc == 0 && replay(a, claim_id, jr) < 0)
+        rc = -2;
+    json_decref(jr);
+    return rc;
+}
+
+static int recover_one(const char *claim_id, const char *json, void *arg)
+{
+    bd_agent *a = arg;
+    json_t *jr = json_loads(json, 0, NULL);
+    if (!jr) {
+        log_error("journal entry for claim %s is not valid JSON; leaving it for an operator", claim_id);
+        return 0;
+    }
+    log_info("recovering the interrupted commit of claim %s", claim_id);
+    if (replay(a, claim_id, jr) < 0)
+        a->internal_errors++;
+    json_decref(jr);
+    return 0;
+}
+
+int bd_commit_recover(bd_agent *a)
+{
+    return bd_ledger_journal_each(a->ledger, recover_one, a);
+}
+
+int bd_commit_replay_claim(bd_agent *a, const char *claim_id)
+{
+    char *json = NULL;
+    int rc = bd_ledger_journal_get(a->ledger, claim_id, &json);
+    if (rc <= 0)
+        return rc;
+    json_t *jr = json_loads(json, 0, NULL);
+    free(json);
+    if (!jr)
+        return -1;
+    rc = replay(a, claim_id, jr) < 0 ? -1 : 1;
+    json_decref(jr);
+    return rc;
+}

@@ -1,0 +1,620 @@
+/* conf.c: load batchdrop.conf with libconfig, reject unknown keys and bad values with FILE:LINE errors. */
+#include "config.h"
+#include "conf.h"
+#include "log.h"
+#include "strutil.h"
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+typedef struct loader {
+    const char *path;
+    char *dir; /* folder of the config file: relative paths are resolved against it */
+    char *errors;
+    size_t errlen;
+    int nerrors;
+} loader;
+
+static const char *const global_keys[] = {"state_dir", "outbox", "receipts", "plugin_dir", "agent_id", "keep_archive",
+                                          "outbox_compress", "outbox_zstd_level", "scan_interval",
+                                          "incomplete_timeout", "retry_interval", "max_file_size",
+                                          "max_decoded_size", "max_line_length", "match_map_size", "log_level",
+                                          "partners", NULL};
+static const char *const partner_keys[] = {"name", "inbox", "settle", "format", "format_options", "ids",
+                                           "segments", "rules", "max_lines_per_user", NULL};
+static const char *const rule_keys[] = {"key", "value", "segment", NULL};
+
+__attribute__((format(printf, 3, 4))) static void add_error(loader *ld, const config_setting_t *s,
+                                                            const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s) : ld->path;
+    int line = s ? (int)config_setting_source_line(s) : 0;
+    char entry[1400];
+    int n = snprintf(entry, sizeof entry, "%s:%d: %s\n", file, line, msg);
+    if (n < 0)
+        return;
+    char *grown = realloc(ld->errors, ld->errlen + (size_t)n + 1);
+    if (!grown)
+        return;
+    memcpy(grown + ld->errlen, entry, (size_t)n + 1);
+    ld->errors = grown;
+    ld->errlen += (size_t)n;
+    ld->nerrors++;
+}
+
+static int key_known(const char *name, const char *const *keys)
+{
+    for (; *keys; keys++)
+        if (strcmp(name, *keys) == 0)
+            return 1;
+    return 0;
+}
+
+static void check_unknown_keys(loader *ld, const config_setting_t *group, const char *const *keys,
+                               const char *where)
+{
+    int n = config_setting_length(group);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        const char *name = config_setting_name(s);
+        if (name && !key_known(name, keys))
+            add_error(ld, s, "unknown setting '%s'%s%s (check the spelling; see batchdrop.conf(5))", name,
+                      where ? " in " : "", where ? where : "");
+    }
+}
+
+static char *resolve_path(loader *ld, const char *value)
+{
+    if (value[0] == '/')
+        return strdup(value);
+    size_t n = strlen(ld->dir) + strlen(value) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", ld->dir, value);
+    return p;
+}
+
+/* Read an optional string; *out stays as is when absent. Returns -1 on a type error. */
+static int get_string(loader *ld, const config_setting_t *group, const char *key, const char **out)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+        add_error(ld, s, "'%s' must be a string (in double quotes)", key);
+        return -1;
+    }
+    *out = config_setting_get_string(s);
+    return 0;
+}
+
+static int get_path(loader *ld, const config_setting_t *group, const char *key, char **out, const char *dflt)
+{
+    const char *v = dflt;
+    if (get_string(ld, group, key, &v) < 0)
+        return -1;
+    if (!v) {
+        *out = NULL;
+        return 0;
+    }
+    if (!*v) {
+        add_error(ld, config_setting_get_member(group, key), "'%s' must not be empty", key);
+        return -1;
+    }
+    *out = resolve_path(ld, v);
+    return *out ? 0 : -1;
+}
+
+static int get_number(loader *ld, const config_setting_t *group, const char *key, double *out, double min,
+                      double max)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    int t = config_setting_type(s);
+    double v;
+    if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+        v = (double)config_setting_get_int64(s);
+    else if (t == CONFIG_TYPE_FLOAT)
+        v = config_setting_get_float(s);
+    else {
+        add_error(ld, s, "'%s' must be a number", key);
+        return -1;
+    }
+    if (v < min || v > max) {
+        add_error(ld, s, "'%s' = %g is out of range [%g, %g]", key, v, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int get_bool(loader *ld, const config_setting_t *group, const char *key, int *out)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+        add_error(ld, s, "'%s' must be true or false", key);
+        return -1;
+    }
+    *out = config_setting_get_bool(s);
+    return 0;
+}
+
+/* Parse "123", "64K", "3G" (binary multiples) into bytes. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    uint64_t mult = 1;
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': mult = 1ULL << 10; end++; break;
+    case 'm': case 'M': mult = 1ULL << 20; end++; break;
+    case 'g': case 'G': mult = 1ULL << 30; end++; break;
+    case 't': case 'T': mult = 1ULL << 40; end++; break;
+    default: return -1;
+    }
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end || (v && mult > UINT64_MAX / v))
+        return -1;
+    *out = v * mult;
+    return 0;
+}
+
+static int get_size(loader *ld, const config_setting_t *group, const char *key, uint64_t *out)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    int t = config_setting_type(s);
+    if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
+        long long v = config_setting_get_int64(s);
+        if (v <= 0) {
+            add_error(ld, s, "'%s' must be positive", key);
+            return -1;
+        }
+        *out = (uint64_t)v;
+        return 0;
+    }
+    if (t == CONFIG_TYPE_STRING && parse_size(config_setting_get_string(s), out) == 0 && *out > 0)
+        return 0;
+    add_error(ld, s, "'%s' must be a size such as 1048576, \"512M\" or \"3G\"", key);
+    return -1;
+}
+
+static int load_options(loader *ld, const config_setting_t *group, bd_partner *p)
+{
+    if (!config_setting_is_group(group)) {
+        add_error(ld, group, "'format_options' must be a group: format_options = { key = \"value\"; }");
+        return -1;
+    }
+    int n = config_setting_length(group);
+    p->options = calloc((size_t)n + 1, sizeof *p->options);
+    if (!p->options)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        char buf[64];
+        const char *v = buf;
+        switch (config_setting_type(s)) {
+        case CONFIG_TYPE_STRING: v = config_setting_get_string(s); break;
+        case CONFIG_TYPE_INT:
+        case CONFIG_TYPE_INT64: snprintf(buf, sizeof buf, "%lld", config_setting_get_int64(s)); break;
+        case CONFIG_TYPE_FLOAT: snprintf(buf, sizeof buf, "%g", config_setting_get_float(s)); break;
+        case CONFIG_TYPE_BOOL: v = config_setting_get_bool(s) ? "true" : "false"; break;
+        default: add_error(ld, s, "format option '%s' must be a scalar", config_setting_name(s)); return -1;
+        }
+        p->options[p->noptions].key = strdup(config_setting_name(s));
+        p->options[p->noptions].value = strdup(v);
+        if (!p->options[p->noptions].key || !p->options[p->noptions].value)
+            return -1;
+        p->noptions++;
+    }
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int load_segments(loader *ld, const config_setting_t *arr, bd_partner *p)
+{
+    if (!config_setting_is_array(arr) && !config_setting_is_list(arr)) {
+        add_error(ld, arr, "'segments' must be an array of segment IDs: segments = [ 24, 26 ]");
+        return -1;
+    }
+    int n = config_setting_length(arr);
+    p->segments = calloc((size_t)n + 1, sizeof *p->segments);
+    if (!p->segments)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(arr, (unsigned)i);
+        int t = config_setting_type(e);
+        if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || config_setting_get_int64(e) < 0) {
+            add_error(ld, e, "segment IDs must be non-negative integers");
+            return -1;
+        }
+        p->segments[p->nsegments++] = config_setting_get_int64(e);
+    }
+    qsort(p->segments, p->nsegments, sizeof *p->segments, cmp_i64);
+    return 0;
+}
+
+static int load_rule(loader *ld, const config_setting_t *r, bd_rule *rule)
+{
+    const char *key = NULL, *value = NULL;
+    double seg = -1;
+    if (!config_setting_is_group(r)) {
+        add_error(ld, r, "each rule must be a group: { key = \"product\"; value = \"tablet\"; segment = 123; }");
+        return -1;
+    }
+    check_unknown_keys(ld, r, rule_keys, "a rule");
+    if (get_string(ld, r, "key", &key) < 0 || get_string(ld, r, "value", &value) < 0 ||
+        get_number(ld, r, "segment", &seg, 0, 9e18) < 0)
+        return -1;
+    if (!key || !*key || !value || seg < 0) {
+        add_error(ld, r, "a rule needs 'key', 'value' and 'segment'");
+        return -1;
+    }
+    rule->key = strdup(key);
+    rule->value = strdup(value);
+    rule->segment = (int64_t)seg;
+    return rule->key && rule->value ? 0 : -1;
+}
+
+static int load_rules(loader *ld, const config_setting_t *list, bd_partner *p)
+{
+    if (!config_setting_is_list(list)) {
+        add_error(ld, list, "'rules' must be a list: rules = ( { key = ...; value = ...; segment = ...; } )");
+        return -1;
+    }
+    int n = config_setting_length(list);
+    p->rules = calloc((size_t)n + 1, sizeof *p->rules);
+    if (!p->rules)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (load_rule(ld, config_setting_get_elem(list, (unsigned)i), &p->rules[i]) < 0)
+            return -1;
+        p->nrules++;
+    }
+    return 0;
+}
+
+static int load_ids_mode(loader *ld, const config_setting_t *ps, bd_partner *p)
+{
+    const char *ids = NULL;
+    if (get_string(ld, ps, "ids", &ids) < 0)
+        return -1;
+    if (!ids || strcmp(ids, "partner") == 0)
+        p->ids = BD_IDS_PARTNER;
+    else if (strcmp(ids, "ours") == 0)
+        p->ids = BD_IDS_OURS;
+    else {
+        add_error(ld, config_setting_get_member(ps, "ids"), "'ids' must be \"partner\" or \"ours\", not \"%s\"",
+                  ids);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_partner_lists(loader *ld, const config_setting_t *ps, bd_partner *p)
+{
+    config_setting_t *s;
+    if ((s = config_setting_get_member(ps, "format_options")) && load_options(ld, s, p) < 0)
+        return -1;
+    if ((s = config_setting_get_member(ps, "segments")) && load_segments(ld, s, p) < 0)
+        return -1;
+    if ((s = config_setting_get_member(ps, "rules")) && load_rules(ld, s, p) < 0)
+        return -1;
+    return 0;
+}
+
+static int load_partner(loader *ld, const config_setting_t *ps, bd_partner *p)
+{
+    char where[160];
+    const char *name = NULL, *format = NULL;
+    double settle = 10, cap = 200;
+    if (!config_setting_is_group(ps)) {
+        add_error(ld, ps, "each partner must be a group: { name = \"acme\"; inbox = \"...\"; }");
+        return -1;
+    }
+    if (get_string(ld, ps, "name", &name) < 0)
+        return -1;
+    if (!name || !bd_valid_partner_name(name)) {
+        add_error(ld, ps, "partner 'name' is required and must match [A-Za-z0-9_-]+ (it names the outbox folder)");
+        return -1;
+    }
+    snprintf(where, sizeof where, "partner '%s'", name);
+    check_unknown_keys(ld, ps, partner_keys, where);
+    char src[PATH_MAX + 32];
+    snprintf(src, sizeof src, "%s:%d", config_setting_source_file(ps) ? config_setting_source_file(ps) : ld->path,
+             (int)config_setting_source_line(ps));
+    p->name = strdup(name);
+    p->source = strdup(src);
+    if (!p->name || !p->source || get_path(ld, ps, "inbox", &p->inbox, NULL) < 0 ||
+        get_number(ld, ps, "settle", &settle, 0, 86400) < 0 ||
+        get_number(ld, ps, "max_lines_per_user", &cap, 0, 1e9) < 0 || get_string(ld, ps, "format", &format) < 0 ||
+        load_ids_mode(ld, ps, p) < 0 || load_partner_lists(ld, ps, p) < 0)
+        return -1;
+    if (!p->inbox) {
+        add_error(ld, ps, "partner '%s' has no 'inbox' (the local folder its files are dropped into)", name);
+        return -1;
+    }
+    p->settle = settle;
+    p->max_lines_per_user = (long)cap;
+    if (format && !(p->format = strdup(format)))
+        return -1;
+    return 0;
+}
+
+static void check_partner_clashes(loader *ld, const config_setting_t *list, const bd_config *cfg)
+{
+    for (size_t i = 0; i < cfg->npartners; i++)
+        for (size_t j = 0; j < i; j++) {
+            const config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
+            if (strcmp(cfg->partners[i].name, cfg->partners[j].name) == 0)
+                add_error(ld, s, "partner name '%s' is used twice (first at %s)", cfg->partners[i].name,
+                          cfg->partners[j].source);
+            else if (strcmp(cfg->partners[i].inbox, cfg->partners[j].inbox) == 0)
+                add_error(ld, s, "partner '%s' uses the same inbox as partner '%s': %s", cfg->partners[i].name,
+                          cfg->partners[j].name, cfg->partners[i].inbox);
+        }
+}
+
+static int load_partners(loader *ld, const config_setting_t *root, bd_config *cfg)
+{
+    config_setting_t *list = config_setting_get_member(root, "partners");
+    if (!list)
+        return 0; /* an idle agent is a valid configuration */
+    if (!config_setting_is_list(list)) {
+        add_error(ld, list, "'partners' must be a list: partners = ( { name = ...; }, ... )");
+        return -1;
+    }
+    int n = config_setting_length(list);
+    cfg->partners = calloc((size_t)n + 1, sizeof *cfg->partners);
+    if (!cfg->partners)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (load_partner(ld, config_setting_get_elem(list, (unsigned)i), &cfg->partners[cfg->npartners]) < 0)
+            rc = -1;
+        cfg->npartners++;
+    }
+    if (rc == 0)
+        check_partner_clashes(ld, list, cfg);
+    return rc;
+}
+
+static int load_compress(loader *ld, const config_setting_t *root, bd_config *cfg)
+{
+    const char *c = NULL;
+    if (get_string(ld, root, "outbox_compress", &c) < 0)
+        return -1;
+    if (!c || strcmp(c, "none") == 0)
+        cfg->outbox_compress = BD_OUT_PLAIN;
+    else if (strcmp(c, "zstd") == 0)
+        cfg->outbox_compress = BD_OUT_ZSTD;
+    else {
+        add_error(ld, config_setting_get_member(root, "outbox_compress"),
+                  "'outbox_compress' must be \"none\" or \"zstd\", not \"%s\"", c);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_log_level(loader *ld, const config_setting_t *root, bd_config *cfg)
+{
+    const char *lvl = NULL;
+    if (get_string(ld, root, "log_level", &lvl) < 0)
+        return -1;
+    cfg->log_level = lvl ? bd_log_level_from_name(lvl) : BD_LOG_INFO;
+    if (cfg->log_level < 0) {
+        add_error(ld, config_setting_get_member(root, "log_level"),
+                  "'log_level' must be \"error\", \"warning\", \"info\" or \"debug\"");
+        return -1;
+    }
+    return 0;
+}
+
+static int default_agent_id(bd_config *cfg)
+{
+    char host[256];
+    if (gethostname(host, sizeof host) < 0)
+        snprintf(host, sizeof host, "agent");
+    host[sizeof host - 1] = '\0';
+    for (char *c = host; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-'))
+            *c = '_';
+    cfg->agent_id = strdup(host);
+    return cfg->agent_id ? 0 : -1;
+}
+
+static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg)
+{
+    double lvl = 3, scan = 30, incomplete = 3600, retry = 60, linemax = 102400;
+    int rc = 0;
+    const char *agent = NULL;
+    rc |= get_path(ld, root, "state_dir", &cfg->state_dir, LOCALSTATEDIR "/lib/batchdrop");
+    rc |= get_path(ld, root, "outbox", &cfg->outbox, LOCALSTATEDIR "/spool/batchdrop/outbox");
+    rc |= get_path(ld, root, "receipts", &cfg->receipts, LOCALSTATEDIR "/log/batchdrop/receipts.jsonl");
+    rc |= get_path(ld, root, "plugin_dir", &cfg->plugin_dir, PLUGINDIR);
+    rc |= get_bool(ld, root, "keep_archive", &cfg->keep_archive);
+    rc |= load_compress(ld, root, cfg);
+    rc |= get_number(ld, root, "outbox_zstd_level", &lvl, 1, 19);
+    rc |= get_number(ld, root, "scan_interval", &scan, 0.1, 86400);
+    rc |= get_number(ld, root, "incomplete_timeout", &incomplete, 0, 30 * 86400);
+    rc |= get_number(ld, root, "retry_interval", &retry, 0.1, 86400);
+    rc |= get_number(ld, root, "max_line_length", &linemax, 64, 64 << 20);
+    rc |= get_size(ld, root, "max_file_size", &cfg->max_file_size);
+    rc |= get_size(ld, root, "max_decoded_size", &cfg->max_decoded_size);
+    rc |= get_size(ld, root, "match_map_size", &cfg->match_map_size);
+    rc |= load_log_level(ld, root, cfg);
+    rc |= get_string(ld, root, "agent_id", &agent);
+    if (agent && !bd_valid_partner_name(agent)) {
+        add_error(ld, config_setting_get_member(root, "agent_id"), "'agent_id' must match [A-Za-z0-9_-]+");
+        rc = -1;
+    }
+    cfg->outbox_zstd_level = (int)lvl;
+    cfg->scan_interval = scan;
+    cfg->incomplete_timeout = incomplete;
+    cfg->retry_interval = retry;
+    cfg->max_line_length = (size_t)linemax;
+    if (rc == 0 && agent && !(cfg->agent_id = strdup(agent)))
+        return -1;
+    if (rc == 0 && !agent && default_agent_id(cfg) < 0)
+        return -1;
+    return rc ? -1 : 0;
+}
+
+static void set_defaults(bd_config *cfg)
+{
+    cfg->keep_archive = 1;
+    cfg->max_file_size = 3ULL << 30;     /* spec: 3 GB compressed */
+    cfg->max_decoded_size = 5ULL << 30;  /* spec: 5 GB uncompressed */
+    cfg->match_map_size = 64ULL << 30;   /* LMDB map: virtual, the file grows as needed */
+}
+
+static int make_dir_of(loader *ld, const char *path)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real)) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char *slash = strrchr(real, '/');
+    if (slash == real)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    ld->dir = strdup(real);
+    return ld->dir ? 0 : -1;
+}
+
+static int read_config_file(loader *ld, config_t *lc)
+{
+    config_init(lc);
+    config_set_include_dir(lc, ld->dir); /* @include resolves like other relative paths */
+    if (config_read_file(lc, ld->path) == CONFIG_TRUE)
+        return 0;
+    char msg[PATH_MAX + 256];
+    if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
+        snprintf(msg, sizeof msg, "%s:0: cannot read the file: %s\n", ld->path, strerror(errno));
+    else
+        snprintf(msg, sizeof msg, "%s:%d: %s\n",
+                 config_error_file(lc) ? config_error_file(lc) : ld->path, config_error_line(lc),
+                 config_error_text(lc));
+    ld->errors = strdup(msg);
+    return -1;
+}
+
+bd_config *bd_config_load(const char *path, char **errors)
+{
+    loader ld = {.path = path};
+    config_t lc;
+    bd_config *cfg = calloc(1, sizeof *cfg);
+    *errors = NULL;
+    if (!cfg || make_dir_of(&ld, path) < 0) {
+        if (!cfg || !(*errors = malloc(PATH_MAX + 64)) ||
+            snprintf(*errors, PATH_MAX + 64, "%s:0: cannot read the file: %s\n", path, strerror(errno)) < 0) {
+        }
+        free(cfg);
+        free(ld.dir);
+        return NULL;
+    }
+    set_defaults(cfg);
+    int rc = read_config_file(&ld, &lc);
+    if (rc == 0) {
+        config_setting_t *root = config_root_setting(&lc);
+        check_unknown_keys(&ld, root, global_keys, NULL);
+        rc |= load_scalars(&ld, root, cfg);
+        rc |= load_partners(&ld, root, cfg);
+        cfg->path = realpath(path, NULL);
+    }
+    config_destroy(&lc);
+    free(ld.dir);
+    if (rc < 0 || ld.nerrors > 0 || !cfg->path) {
+        if (!ld.errors)
+            ld.errors = strdup("out of memory while loading the configuration\n");
+        *errors = ld.errors;
+        bd_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+static void free_partner(bd_partner *p)
+{
+    free(p->name);
+    free(p->inbox);
+    free(p->format);
+    free(p->source);
+    for (size_t i = 0; i < p->noptions; i++) {
+        free(p->options[i].key);
+        free(p->options[i].value);
+    }
+    free(p->options);
+    free(p->segments);
+    for (size_t i = 0; i < p->nrules; i++) {
+        free(p->rules[i].key);
+        free(p->rules[i].value);
+    }
+    free(p->rules);
+}
+
+void bd_config_free(bd_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->npartners; i++)
+        free_partner(&cfg->partners[i]);
+    free(cfg->partners);
+    free(cfg->path);
+    free(cfg->state_dir);
+    free(cfg->outbox);
+    free(cfg->receipts);
+    free(cfg->plugin_dir);
+    free(cfg->agent_id);
+    free(cfg);
+}
+
+const bd_partner *bd_config_partner(const bd_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->npartners; i++)
+        if (strcmp(cfg->partners[i].name, name) == 0)
+            return &cfg->partners[i];
+    return NULL;
+}
+
+const char *bd_partner_option(const bd_partner *p, const char *key)
+{
+    for (size_t i = 0; i < p->noptions; i++)
+        if (strcmp(p->options[i].key, key) == 0)
+            return p->options[i].value;
+    return NULL;
+}
+
+int bd_partner_owns_segment(const bd_partner *p, int64_t segment)
+{
+    if (!p->segments)
+        return 1;
+    return bsearch(&segment, p->segments, p->nsegments, sizeof segment, cmp_i64) != NULL;
+}

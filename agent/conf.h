@@ -1,0 +1,61 @@
+/* conf.h: batchdrop's configuration model, loaded and validated from a libconfig file. */
+#ifndef BD_CONF_H
+#define BD_CONF_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { BD_IDS_PARTNER = 0, BD_IDS_OURS = 1 } bd_ids_mode;
+typedef enum { BD_OUT_PLAIN = 0, BD_OUT_ZSTD = 1 } bd_outbox_compress;
+
+typedef struct bd_rule {
+    char *key;   /* signal key, matched case-insensitively */
+    char *value; /* signal value, matched exactly */
+    int64_t segment;
+} bd_rule;
+
+typedef struct bd_option {
+    char *key, *value;
+} bd_option;
+
+typedef struct bd_partner {
+    char *name;
+    char *inbox;    /* absolute path, NULL if the partner has no local inbox */
+    double settle;  /* seconds a file must stay unchanged */
+    char *format;   /* forced plugin name, NULL to choose by file name */
+    bd_option *options;
+    size_t noptions;
+    bd_ids_mode ids;
+    int64_t *segments; /* sorted; NULL = every numeric trait is accepted */
+    size_t nsegments;
+    bd_rule *rules;
+    size_t nrules;
+    long max_lines_per_user; /* 0 = unlimited */
+    char *source;            /* "file:line" where the partner is defined */
+} bd_partner;
+
+typedef struct bd_config {
+    char *path; /* the config file, absolute */
+    char *state_dir, *outbox, *receipts, *plugin_dir, *agent_id;
+    int keep_archive;
+    bd_outbox_compress outbox_compress;
+    int outbox_zstd_level;
+    double scan_interval;      /* periodic sweep of every inbox */
+    double incomplete_timeout; /* a compressed file that stays truncated this long is rejected */
+    double retry_interval;     /* back-off before retrying a failed file */
+    uint64_t max_file_size, max_decoded_size, match_map_size;
+    size_t max_line_length;
+    int log_level;
+    bd_partner *partners;
+    size_t npartners;
+} bd_config;
+
+/* Load and validate. On failure returns NULL and *errors holds one
+ * "FILE:LINE: message" per line (caller frees). */
+bd_config *bd_config_load(const char *path, char **errors);
+void bd_config_free(bd_config *cfg);
+const bd_partner *bd_config_partner(const bd_config *cfg, const char *name);
+const char *bd_partner_option(const bd_partner *p, const char *key);
+int bd_partner_owns_segment(const bd_partner *p, int64_t segment);
+
+#define BD_DEFAULT_CONFIG SYSCONFDIR "/batchdrop/batchdrop.conf"
+#endif

@@ -1,0 +1,453 @@
+/* daemon.c: the agent: open stores and inboxes, recover after a crash, and the `once` and `run` loops. */
+#include "config.h"
+#include "daemon.h"
+#include "claim.h"
+#include "commit.h"
+#include "fsutil.h"
+#include "job.h"
+#include "log.h"
+#include "strutil.h"
+#include "watch.h"
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------- opening */
+
+static int make_dirs(bd_agent *a)
+{
+    const bd_config *cfg = a->cfg;
+    char receipts_dir[PATH_MAX];
+    if (bd_fmt(a->archive_dir, sizeof a->archive_dir, "%s/archive", cfg->state_dir) < 0 ||
+        bd_fmt(a->quarantine_dir, sizeof a->quarantine_dir, "%s/quarantine", cfg->state_dir) < 0 ||
+        bd_dirname(receipts_dir, sizeof receipts_dir, cfg->receipts) < 0)
+        return -1;
+    const char *dirs[] = {cfg->state_dir, cfg->outbox, receipts_dir, a->archive_dir, a->quarantine_dir};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (bd_mkdir_p(dirs[i], 0750) < 0) {
+            log_error("cannot create %s: %s", dirs[i], strerror(errno));
+            return -1;
+        }
+    return 0;
+}
+
+static int load_plugins(bd_agent *a)
+{
+    char *errors = NULL;
+    int rc = bd_plugins_load_dir(&a->plugins, a->cfg->plugin_dir, &errors);
+    if (errors) {
+        for (char *line = strtok(errors, "\n"); line; line = strtok(NULL, "\n"))
+            log_warn("plugin refused: %s", line);
+        free(errors);
+    }
+    if (rc < 0)
+        return -1;
+    for (size_t i = 0; i < a->cfg->npartners; i++) {
+        const bd_partner *p = &a->cfg->partners[i];
+        if (p->format && !bd_plugins_find(&a->plugins, p->format)) {
+            log_error("partner %s (%s): format plugin '%s' is not loaded from %s", p->name, p->source, p->format,
+                      a->cfg->plugin_dir);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int open_stores(bd_agent *a)
+{
+    char dir[PATH_MAX], err[PATH_MAX + 256];
+    if (bd_fmt(dir, sizeof dir, "%s/match", a->cfg->state_dir) < 0 ||
+        !(a->ms = bd_matchstore_open_lmdb(dir, a->cfg->match_map_size, 0, err, sizeof err))) {
+        log_error("%s", err);
+        return -1;
+    }
+    if (bd_fmt(dir, sizeof dir, "%s/ledger", a->cfg->state_dir) < 0 ||
+        !(a->ledger = bd_ledger_open(dir, 0, err, sizeof err))) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int open_inboxes(bd_agent *a)
+{
+    char err[PATH_MAX + 256];
+    a->inboxes = calloc(a->cfg->npartners + 1, sizeof *a->inboxes);
+    if (!a->inboxes)
+        return -1;
+    for (size_t i = 0; i < a->cfg->npartners; i++) {
+        if (bd_inbox_init(&a->inboxes[i], a->cfg, &a->cfg->partners[i], err, sizeof err) < 0) {
+            log_error("%s", err);
+            return -1;
+        }
+        a->ninboxes++;
+    }
+    return 0;
+}
+
+int bd_agent_open(bd_agent *a, bd_config *cfg)
+{
+    memset(a, 0, sizeof *a);
+    a->cfg = cfg;
+    a->sigfd = -1;
+    bd_log_set_level(cfg->log_level);
+    if (make_dirs(a) < 0 || load_plugins(a) < 0 || open_stores(a) < 0 || open_inboxes(a) < 0) {
+        bd_agent_close(a);
+        return -1;
+    }
+    return 0;
+}
+
+void bd_agent_close(bd_agent *a)
+{
+    for (size_t i = 0; i < a->ninboxes; i++)
+        bd_inbox_free(&a->inboxes[i]);
+    free(a->inboxes);
+    a->inboxes = NULL;
+    a->ninboxes = 0;
+    bd_ledger_close(a->ledger);
+    a->ledger = NULL;
+    bd_matchstore_close(a->ms);
+    a->ms = NULL;
+    bd_plugins_free(&a->plugins);
+    if (a->sigfd >= 0)
+        close(a->sigfd);
+    a->sigfd = -1;
+}
+
+/* ---------------------------------------------------------------- one file */
+
+static void fill_receipt_identity(bd_agent *a, bd_job *j, bd_inbox *in, const char *claim_id, const char *name)
+{
+    snprintf(j->r.id, sizeof j->r.id, "%s", claim_id);
+    snprintf(j->r.agent, sizeof j->r.agent, "%s", a->cfg->agent_id);
+    snprintf(j->r.file, sizeof j->r.file, "%s", name);
+    snprintf(j->r.partner, sizeof j->r.partner, "%s", in->partner->name);
+    if (bd_path_join(j->r.source, sizeof j->r.source, in->partner->inbox, name) < 0)
+        snprintf(j->r.source, sizeof j->r.source, "%s", name);
+}
+
+static void log_outcome(const bd_job *j)
+{
+    const bd_counters *c = &j->r.c;
+    if (strcmp(j->r.status, BD_STATUS_OK) == 0)
+        log_info("partner %s: %s: ok, %llu records, %llu stored, %llu no match, %llu format errors%s%s",
+                 j->r.partner, j->r.file, (unsigned long long)c->records_received, (unsigned long long)c->stored,
+                 (unsigned long long)c->no_match, (unsigned long long)c->format_errors,
+                 j->r.noutbox ? " -> " : "", j->r.noutbox ? j->r.outbox[0] : "");
+    else
+        log_warn("partner %s: %s: %s: %s", j->r.partner, j->r.file, j->r.status, j->r.reason);
+}
+
+static void count_outcome(bd_agent *a, const bd_job *j)
+{
+    if (strcmp(j->r.status, BD_STATUS_OK) == 0)
+        a->stats.ok++;
+    else if (strcmp(j->r.status, BD_STATUS_DUPLICATE) == 0)
+        a->stats.duplicate++;
+    else
+        a->stats.rejected++;
+}
+
+static void leave_for_retry(bd_agent *a, const char *claim_id, const char *what)
+{
+    a->internal_errors++;
+    a->stats.retried++;
+    a->next_claim_retry = bd_monotonic() + a->cfg->retry_interval;
+    log_error("claim %s: %s; the file stays claimed and is retried in %.0f s", claim_id, what,
+              a->cfg->retry_interval);
+}
+
+static int handle_incomplete(bd_agent *a, bd_inbox *in, bd_job *j, const char *claim_path)
+{
+    a->stats.incomplete++;
+    log_info("partner %s: %s is not complete yet (%s); giving it back to the inbox", in->partner->name, j->r.file,
+             j->r.reason);
+    if (bd_claim_release(in, claim_path, j->r.file) == 0)
+        return 1;
+    leave_for_retry(a, j->r.id, "cannot give an incomplete file back to the inbox");
+    return 0;
+}
+
+/* Returns 1 when the file went back to the inbox, 0 otherwise. */
+static int process_claim(bd_agent *a, bd_inbox *in, const char *claim_id, const char *claim_path, const char *name,
+                         int truncated_is_final)
+{
+    int replayed = bd_commit_replay_claim(a, claim_id);
+    if (replayed != 0) {
+        if (replayed < 0)
+            leave_for_retry(a, claim_id, "finishing its journaled commit failed");
+        return 0;
+    }
+    bd_job j = {.cfg = a->cfg, .partner = in->partner, .plugins = &a->plugins, .ms = a->ms,
+                .path = claim_path, .name = name, .truncated_is_final = truncated_is_final};
+    fill_receipt_identity(a, &j, in, claim_id, name);
+    bd_job_run(&j);
+    int gave_back = 0;
+    if (j.outcome == BD_JOB_INCOMPLETE) {
+        gave_back = handle_incomplete(a, in, &j, claim_path);
+        bd_job_cleanup(&j, 0);
+    } else if (j.outcome == BD_JOB_RETRY) {
+        leave_for_retry(a, claim_id, j.r.reason);
+        bd_job_cleanup(&j, 0);
+    } else {
+        int rc = bd_commit_job(a, &j, claim_id, claim_path);
+        bd_job_cleanup(&j, rc == -2 && strcmp(j.r.status, BD_STATUS_OK) == 0);
+        if (rc < 0)
+            leave_for_retry(a, claim_id, "committing its outcome failed");
+        else {
+            count_outcome(a, &j);
+            log_outcome(&j);
+        }
+    }
+    return gave_back;
+}
+
+void bd_agent_process_claim(bd_agent *a, bd_inbox *in, const char *claim_id, const char *claim_path,
+                            const char *name, int truncated_is_final)
+{
+    process_claim(a, in, claim_id, claim_path, name, truncated_is_final);
+}
+
+/* ---------------------------------------------------------------- recovery */
+
+static void requeue_claim(const bd_inbox *cin, const char *claim_id, const char *claim_path, const char *name,
+                          void *arg)
+{
+    bd_agent *a = arg;
+    bd_inbox *in = (bd_inbox *)cin;
+    if (a->stopping)
+        return;
+    log_info("partner %s: resuming %s (claim %s)", in->partner->name, name, claim_id);
+    process_claim(a, in, claim_id, claim_path, name, 0);
+}
+
+static void requeue_claims(bd_agent *a)
+{
+    a->next_claim_retry = 0;
+    for (size_t i = 0; i < a->ninboxes && !a->stopping; i++)
+        if (bd_claim_each(&a->inboxes[i], requeue_claim, a) < 0)
+            log_error("partner %s: cannot list %s: %s", a->inboxes[i].partner->name, a->inboxes[i].claim_dir,
+                      strerror(errno));
+}
+
+/* Staged outbox files whose claim has no journal entry belong to an interrupted job: drop them. */
+static void clean_staging(bd_agent *a, const char *partner)
+{
+    char dir[PATH_MAX];
+    if (bd_fmt(dir, sizeof dir, "%s/%s/.tmp", a->cfg->outbox, partner) < 0)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char id[BD_CLAIM_ID_MAX], path[PATH_MAX], *json = NULL;
+        const char *dot = strchr(de->d_name, '.');
+        if (de->d_name[0] == '.' || !dot || (size_t)(dot - de->d_name) >= sizeof id)
+            continue;
+        memcpy(id, de->d_name, (size_t)(dot - de->d_name));
+        id[dot - de->d_name] = '\0';
+        if (bd_ledger_journal_get(a->ledger, id, &json) == 0 && bd_path_join(path, sizeof path, dir, de->d_name) == 0 &&
+            unlink(path) == 0)
+            log_info("removed staged output %s of an interrupted job", path);
+        free(json);
+    }
+    closedir(d);
+}
+
+static void recover(bd_agent *a)
+{
+    if (bd_commit_recover(a) < 0)
+        log_error("cannot read the commit journal");
+    for (size_t i = 0; i < a->cfg->npartners; i++)
+        clean_staging(a, a->cfg->partners[i].name);
+    requeue_claims(a);
+}
+
+/* ---------------------------------------------------------------- the loops */
+
+static int stop_requested(bd_agent *a)
+{
+    if (a->stopping)
+        return 1;
+    if (a->sigfd < 0)
+        return 0;
+    struct signalfd_siginfo si;
+    while (read(a->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+            log_info("received %s; finishing the file in hand, then exiting", strsignal((int)si.ssi_signo));
+            a->stopping = 1;
+        } else if (si.ssi_signo == SIGHUP) {
+            log_warn("SIGHUP: configuration reload is not supported by this version; restart the service");
+        }
+    }
+    return a->stopping;
+}
+
+static bd_ready_result on_ready(bd_inbox *in, const char *name, int truncated_is_final, void *arg)
+{
+    bd_agent *a = arg;
+    char claim_id[BD_CLAIM_ID_MAX], claim_path[PATH_MAX];
+    if (stop_requested(a))
+        return BD_READY_STOP;
+    bd_claim_new_id(&a->seq, claim_id);
+    int rc = bd_claim_take(in, name, claim_id, claim_path, sizeof claim_path);
+    if (rc < 0) {
+        log_error("partner %s: cannot claim %s: %s", in->partner->name, name, strerror(errno));
+        a->internal_errors++;
+        return BD_READY_DONE;
+    }
+    if (rc == 0) {
+        log_debug("partner %s: %s was taken by another agent", in->partner->name, name);
+        return BD_READY_DONE;
+    }
+    return process_claim(a, in, claim_id, claim_path, name, truncated_is_final) ? BD_READY_GAVE_BACK
+                                                                               : BD_READY_DONE;
+}
+
+static double poll_inboxes(bd_agent *a)
+{
+    double next = -1;
+    for (size_t i = 0; i < a->ninboxes && !a->stopping; i++) {
+        int stopped;
+        double w = bd_inbox_poll(&a->inboxes[i], a->cfg->incomplete_timeout, on_ready, a, &stopped);
+        if (w >= 0 && (next < 0 || w < next))
+            next = w;
+    }
+    return next;
+}
+
+static void scan_all(bd_agent *a)
+{
+    for (size_t i = 0; i < a->ninboxes; i++)
+        bd_inbox_scan(&a->inboxes[i]);
+}
+
+int bd_agent_once(bd_agent *a)
+{
+    recover(a);
+    scan_all(a);
+    poll_inboxes(a);
+    log_info("once: %llu ok, %llu rejected, %llu duplicate, %llu incomplete, %llu left for retry",
+             (unsigned long long)a->stats.ok, (unsigned long long)a->stats.rejected,
+             (unsigned long long)a->stats.duplicate, (unsigned long long)a->stats.incomplete,
+             (unsigned long long)a->stats.retried);
+    return a->internal_errors ? 1 : 0;
+}
+
+static int setup_signals(bd_agent *a)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return a->sigfd < 0 ? -1 : 0;
+}
+
+typedef struct watch_ctx {
+    bd_agent *a;
+} watch_ctx;
+
+static void on_event(int wd, const char *name, void *arg)
+{
+    bd_agent *a = ((watch_ctx *)arg)->a;
+    for (size_t i = 0; i < a->ninboxes; i++)
+        if (a->inboxes[i].wd == wd && bd_inbox_note(&a->inboxes[i], name) < 0)
+            log_error("out of memory tracking %s", name);
+}
+
+static void add_missing_watches(bd_agent *a, bd_watch *w)
+{
+    for (size_t i = 0; i < a->ninboxes; i++)
+        if (a->inboxes[i].wd < 0 && (a->inboxes[i].wd = bd_watch_add(w, a->inboxes[i].partner->inbox)) < 0 &&
+            errno != ENOSPC)
+            log_error("partner %s: cannot watch %s: %s; relying on the sweep every %.0f s",
+                      a->inboxes[i].partner->name, a->inboxes[i].partner->inbox, strerror(errno),
+                      a->cfg->scan_interval);
+}
+
+static void drain_events(bd_agent *a, bd_watch *w)
+{
+    watch_ctx ctx = {a};
+    int overflow = 0, gone = 0;
+    if (bd_watch_read(w, on_event, &ctx, &overflow, &gone) < 0)
+        log_error("inotify read failed: %s", strerror(errno));
+    if (overflow) {
+        log_warn("inotify queue overflowed; rescanning every inbox");
+        scan_all(a);
+    }
+    if (gone) {
+        for (size_t i = 0; i < a->ninboxes; i++)
+            a->inboxes[i].wd = -1; /* re-added (or reported) on the next sweep */
+    }
+}
+
+static int wait_timeout_ms(double next_poll, double next_sweep, double next_retry, double now)
+{
+    double t = next_sweep - now;
+    if (next_poll >= 0 && next_poll < t)
+        t = next_poll;
+    if (next_retry > 0 && next_retry - now < t)
+        t = next_retry - now;
+    if (t < 0)
+        t = 0;
+    return (int)(t * 1000) + 1;
+}
+
+static void run_loop(bd_agent *a, bd_watch *w)
+{
+    double next_sweep = bd_monotonic() + a->cfg->scan_interval;
+    double next_poll = poll_inboxes(a);
+    while (!stop_requested(a)) {
+        struct pollfd fds[2] = {{.fd = a->sigfd, .events = POLLIN}, {.fd = w->fd, .events = POLLIN}};
+        int timeout = wait_timeout_ms(next_poll, next_sweep, a->next_claim_retry, bd_monotonic());
+        if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
+            log_error("poll failed: %s", strerror(errno));
+            break;
+        }
+        if (stop_requested(a))
+            break;
+        if (fds[1].revents & POLLIN)
+            drain_events(a, w);
+        double now = bd_monotonic();
+        if (now >= next_sweep) {
+            add_missing_watches(a, w);
+            scan_all(a);
+            next_sweep = now + a->cfg->scan_interval;
+        }
+        if (a->next_claim_retry > 0 && now >= a->next_claim_retry)
+            requeue_claims(a);
+        next_poll = poll_inboxes(a);
+    }
+}
+
+int bd_agent_run(bd_agent *a)
+{
+    bd_watch w = {-1};
+    if (setup_signals(a) < 0 || bd_watch_open(&w) < 0) {
+        log_error("cannot set up signals or inotify: %s", strerror(errno));
+        return 1;
+    }
+    add_missing_watches(a, &w);
+    log_info("batchdrop %s running: agent %s, %zu inboxes, %zu plugins", PACKAGE_VERSION, a->cfg->agent_id,
+             a->ninboxes, a->plugins.n);
+    recover(a);
+    scan_all(a);
+    run_loop(a, &w);
+    bd_watch_close(&w);
+    log_info("stopped: %llu ok, %llu rejected, %llu duplicate, %llu retries", (unsigned long long)a->stats.ok,
+             (unsigned long long)a->stats.rejected, (unsigned long long)a->stats.duplicate,
+             (unsigned long long)a->stats.retried);
+    return 0;
+}

@@ -1,0 +1,275 @@
+/* fsutil.c: durable file-system helpers (the Redis recipe: temp file, fsync, rename, fsync the folder). */
+#include "config.h"
+#include "fsutil.h"
+#include "strutil.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef HAVE_RENAMEAT2
+#include <linux/fs.h>
+#endif
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+int bd_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int bd_read_all(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, p + got, len - got);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (int)got;
+}
+
+int bd_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int bd_dirname(char *out, size_t outlen, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return bd_strlcpy(out, ".", outlen);
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    if (n >= outlen) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(out, path, n);
+    out[n] = '\0';
+    return 0;
+}
+
+const char *bd_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+int bd_fsync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    if (bd_dirname(dir, sizeof dir, path) < 0)
+        return -1;
+    return bd_fsync_dir(dir);
+}
+
+int bd_mkdir_p(const char *path, mode_t mode)
+{
+    char buf[PATH_MAX];
+    if (bd_strlcpy(buf, path, sizeof buf) < 0)
+        return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (stat(buf, &st) < 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+int bd_rename_noreplace(const char *from, const char *to)
+{
+#ifdef HAVE_RENAMEAT2
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+#endif
+    /* Fallback for file systems without RENAME_NOREPLACE: link + unlink. */
+    if (link(from, to) < 0)
+        return -1;
+    if (unlink(from) < 0) {
+        int saved = errno;
+        unlink(to);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+int bd_rename_durable(const char *from, const char *to, int noreplace)
+{
+    int rc = noreplace ? bd_rename_noreplace(from, to) : rename(from, to);
+    if (rc < 0)
+        return -1;
+    char d1[PATH_MAX], d2[PATH_MAX];
+    if (bd_dirname(d1, sizeof d1, from) < 0 || bd_dirname(d2, sizeof d2, to) < 0)
+        return -1;
+    if (bd_fsync_dir(d2) < 0)
+        return -1;
+    if (strcmp(d1, d2) != 0 && bd_fsync_dir(d1) < 0)
+        return -1;
+    return 0;
+}
+
+int bd_write_file_durable(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    if (bd_fmt(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
+        return -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    if (bd_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+        int saved = errno;
+        close(fd);
+        unlink(tmp);
+        errno = saved;
+        return -1;
+    }
+    if (close(fd) < 0 || rename(tmp, path) < 0) {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+        return -1;
+    }
+    return bd_fsync_parent(path);
+}
+
+int bd_path_join(char *out, size_t outlen, const char *dir, const char *name)
+{
+    size_t dl = strlen(dir);
+    int slash = dl > 0 && dir[dl - 1] == '/';
+    return bd_fmt(out, outlen, "%s%s%s", dir, slash ? "" : "/", name);
+}
+
+int bd_same_filesystem(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+        return -1;
+    return sa.st_dev == sb.st_dev;
+}
+
+int bd_dir_writable(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a directory", dir);
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) < 0) {
+        snprintf(err, errlen, "%s: not writable by this user: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int copy_fd(int in, int out)
+{
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return 0;
+        if (bd_write_all(out, buf, (size_t)n) < 0)
+            return -1;
+    }
+}
+
+static int copy_durable(const char *from, const char *to)
+{
+    char tmp[PATH_MAX];
+    if (bd_fmt(tmp, sizeof tmp, "%s.tmp.%ld", to, (long)getpid()) < 0)
+        return -1;
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -1;
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (out < 0) {
+        int saved = errno;
+        close(in);
+        errno = saved;
+        return -1;
+    }
+    int rc = copy_fd(in, out);
+    if (rc == 0)
+        rc = fsync(out);
+    int saved = errno;
+    close(in);
+    if (close(out) < 0 && rc == 0) {
+        saved = errno;
+        rc = -1;
+    }
+    if (rc == 0 && rename(tmp, to) < 0) {
+        saved = errno;
+        rc = -1;
+    }
+    if (rc < 0) {
+        unlink(tmp);
+        errno = saved;
+        return -1;
+    }
+    return bd_fsync_parent(to);
+}
+
+int bd_move_durable(const char *from, const char *to)
+{
+    if (bd_rename_durable(from, to, 0) == 0)
+        return 0;
+    if (errno != EXDEV)
+        return -1;
+    if (copy_durable(from, to) < 0)
+        return -1;
+    if (unlink(from) < 0)
+        return -1;
+    return bd_fsync_parent(from);
+}

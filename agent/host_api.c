@@ -1,0 +1,209 @@
+/* host_api.c: plugin callbacks: per-user line cap, ID matching, segment realization, outbox and ID-sync writes. */
+#include "config.h"
+#include "host_api.h"
+#include "log.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static bd_job *job_of(bd_host_ctx *ctx)
+{
+    return (bd_job *)ctx;
+}
+
+bd_host_ctx *bd_host_ctx_of(bd_job *j)
+{
+    return (bd_host_ctx *)j;
+}
+
+/* A short, printable rendering of a partner ID for error samples. */
+static void show_id(char *out, size_t outlen, const char *id, size_t len)
+{
+    size_t n = len < 64 ? len : 64;
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < outlen; i++)
+        out[o++] = (id[i] >= 0x20 && id[i] < 0x7f) ? id[i] : '?';
+    if (len > n && o + 3 < outlen) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+static void host_stop(bd_job *j, const char *what)
+{
+    if (!j->host_stop)
+        snprintf(j->host_error, sizeof j->host_error, "%s: %s", what, strerror(errno ? errno : EIO));
+    j->host_stop = 1;
+}
+
+/* The first max_lines_per_user lines of a user count; later ones are discarded. */
+static int over_user_cap(bd_job *j, const bd_record *rec)
+{
+    if (j->partner->max_lines_per_user <= 0)
+        return 0;
+    uint32_t n = bd_idcount_add(j->per_user, rec->user_id, rec->user_id_len);
+    if (n == 0) {
+        host_stop(j, "counting lines per user");
+        return -1;
+    }
+    if (n <= (uint32_t)j->partner->max_lines_per_user)
+        return 0;
+    char id[80], why[200];
+    show_id(id, sizeof id, rec->user_id, rec->user_id_len);
+    snprintf(why, sizeof why, "more than %ld lines for user '%s'; line discarded", j->partner->max_lines_per_user,
+             id);
+    j->r.c.lines_over_user_cap++;
+    bd_samples_add(&j->r.samples, BD_SAMPLE_OVER_USER_CAP, rec->line, why);
+    return 1;
+}
+
+/* Resolve the record's user to our ID. 1 = resolved, 0 = counted as invalid/no match, -1 = store error. */
+static int resolve_user(bd_job *j, const bd_record *rec, char ours[BD_OURID_LEN + 1])
+{
+    char id[80], why[200];
+    show_id(id, sizeof id, rec->user_id, rec->user_id_len);
+    if (j->partner->ids == BD_IDS_OURS || !j->ms) {
+        if (j->partner->ids == BD_IDS_OURS && !bd_is_our_id(rec->user_id, rec->user_id_len)) {
+            snprintf(why, sizeof why, "ID '%s' is not a 38-digit user ID (partner sends ids = \"ours\")", id);
+            j->r.c.invalid_ids++;
+            bd_samples_add(&j->r.samples, BD_SAMPLE_INVALID_ID, rec->line, why);
+            return 0;
+        }
+        size_t n = rec->user_id_len < BD_OURID_LEN ? rec->user_id_len : BD_OURID_LEN;
+        memcpy(ours, rec->user_id, n); /* validate without a store: show the partner's ID */
+        ours[n] = '\0';
+        return 1;
+    }
+    int rc = bd_matchreader_lookup(j->reader, j->info.dpid, rec->user_id, rec->user_id_len, ours);
+    if (rc < 0) {
+        errno = EIO;
+        host_stop(j, "match store lookup");
+        return -1;
+    }
+    if (rc == 0) {
+        snprintf(why, sizeof why, "no ID-match entry for '%s' in DPID %lld", id, (long long)j->info.dpid);
+        j->r.c.no_match++;
+        bd_samples_add(&j->r.samples, BD_SAMPLE_NO_MATCH, rec->line, why);
+    }
+    return rc;
+}
+
+static void note_failed_validation(bd_job *j, const bd_record *rec)
+{
+    char why[200];
+    snprintf(why, sizeof why, "trait %lld is not one of partner '%s''s segments (%u on this line)",
+             (long long)j->realized.first_failed, j->partner->name, j->realized.failed_validation);
+    j->r.c.users_failed_validation++;
+    bd_samples_add(&j->r.samples, BD_SAMPLE_FAILED_VALIDATION, rec->line, why);
+}
+
+static int store_record(bd_job *j, const char *ours)
+{
+    j->r.c.segments_realized += j->realized.added.n;
+    j->r.c.segments_removed += j->realized.removed.n;
+    j->r.c.stored++;
+    if (bd_idcount_add(j->users, ours, strlen(ours)) == 0) {
+        host_stop(j, "counting users");
+        return -1;
+    }
+    if (j->writer && bd_outbox_write_record(j->writer, ours, &j->realized.added, &j->realized.removed) < 0) {
+        host_stop(j, "writing the outbox file");
+        return -1;
+    }
+    return 0;
+}
+
+static int host_emit_record(bd_host_ctx *ctx, const bd_record *rec)
+{
+    bd_job *j = job_of(ctx);
+    char ours[BD_OURID_LEN + 1];
+    if (j->host_stop || j->info.kind != BD_FILE_TRAITS)
+        return -1;
+    int rc = over_user_cap(j, rec);
+    if (rc)
+        return rc < 0 ? -1 : 0;
+    rc = resolve_user(j, rec, ours);
+    if (rc <= 0)
+        return rc;
+    if (bd_realize(j->partner, rec->items, rec->nitems, &j->realized, &j->r.c) < 0) {
+        errno = ENOMEM;
+        host_stop(j, "realizing segments");
+        return -1;
+    }
+    if (j->realized.failed_validation)
+        note_failed_validation(j, rec);
+    if (j->realized.added.n == 0 && j->realized.removed.n == 0) {
+        j->r.c.no_segment++;
+        return 0;
+    }
+    return store_record(j, ours);
+}
+
+static int host_emit_idsync(bd_host_ctx *ctx, const bd_idsync_row *row)
+{
+    bd_job *j = job_of(ctx);
+    if (j->host_stop || j->info.kind != BD_FILE_IDSYNC || row->ncols != (size_t)j->info.ndpids || row->ncols < 2)
+        return -1;
+    int64_t to_dpid = j->info.dpids[0]; /* master DPID; 0 means column 1 holds our own IDs */
+    for (size_t i = 1; i < row->ncols; i++) {
+        if (j->batch && bd_matchbatch_put(j->batch, j->info.dpids[i], row->cols[i], row->col_lens[i], to_dpid,
+                                          row->cols[0], row->col_lens[0]) < 0) {
+            host_stop(j, "writing the match store");
+            return -1;
+        }
+        j->r.c.id_mappings++;
+    }
+    j->r.c.stored++;
+    if (bd_idcount_add(j->users, row->cols[0], row->col_lens[0]) == 0) {
+        host_stop(j, "counting users");
+        return -1;
+    }
+    return 0;
+}
+
+static void host_line_error(bd_host_ctx *ctx, uint64_t line, int kind, const char *reason)
+{
+    bd_job *j = job_of(ctx);
+    if (kind == BD_ERR_INVALID_ID) {
+        j->r.c.invalid_ids++;
+        bd_samples_add(&j->r.samples, BD_SAMPLE_INVALID_ID, line, reason);
+    } else {
+        j->r.c.format_errors++;
+        bd_samples_add(&j->r.samples, BD_SAMPLE_FORMAT, line, reason);
+    }
+}
+
+static void host_log(bd_host_ctx *ctx, int level, const char *fmt, ...)
+{
+    bd_job *j = job_of(ctx);
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    bd_log(level, "plugin %s: partner %s: file %s: %s", j->plugin ? j->plugin->desc->name : "?",
+           j->partner->name, j->name, msg);
+}
+
+static const char *host_option(bd_host_ctx *ctx, const char *key)
+{
+    return bd_partner_option(job_of(ctx)->partner, key);
+}
+
+static const bd_host_api host_table = {
+    .struct_size = sizeof(bd_host_api),
+    .abi_major = BD_PLUGIN_ABI_MAJOR,
+    .abi_minor = BD_PLUGIN_ABI_MINOR,
+    .emit_record = host_emit_record,
+    .emit_idsync = host_emit_idsync,
+    .line_error = host_line_error,
+    .log = host_log,
+    .option = host_option,
+};
+
+const bd_host_api *bd_host_api_table(void)
+{
+    return &host_table;
+}

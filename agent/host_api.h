@@ -1,0 +1,8 @@
+/* host_api.h: the function table batchdrop hands to format plugins, bound to the job being processed. */
+#ifndef BD_HOST_API_H
+#define BD_HOST_API_H
+#include "job.h"
+
+const bd_host_api *bd_host_api_table(void);
+bd_host_ctx *bd_host_ctx_of(bd_job *j);
+#endif

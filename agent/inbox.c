@@ -1,0 +1,238 @@
+/* inbox.c: track candidate files in a local inbox and decide when each is complete (settled and cleanly decodable). */
+#include "config.h"
+#include "inbox.h"
+#include "decode.h"
+#include "fsutil.h"
+#include "log.h"
+#include "strutil.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int bd_inbox_init(bd_inbox *in, const bd_config *cfg, const bd_partner *p, char *err, size_t errlen)
+{
+    memset(in, 0, sizeof *in);
+    in->partner = p;
+    in->wd = -1;
+    if (bd_fmt(in->claim_dir, sizeof in->claim_dir, "%s/.batchdrop/%s", p->inbox, cfg->agent_id) < 0) {
+        snprintf(err, errlen, "partner %s: inbox path too long", p->name);
+        return -1;
+    }
+    struct stat st;
+    if (stat(p->inbox, &st) < 0) {
+        snprintf(err, errlen, "partner %s: inbox %s: %s", p->name, p->inbox, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "partner %s: inbox %s: not a directory", p->name, p->inbox);
+        return -1;
+    }
+    if (bd_mkdir_p(in->claim_dir, 0750) < 0) {
+        snprintf(err, errlen, "partner %s: cannot create the claim folder %s: %s (the agent needs write access "
+                 "to the inbox)", p->name, in->claim_dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void bd_inbox_free(bd_inbox *in)
+{
+    for (size_t i = 0; i < in->n; i++)
+        free(in->c[i].name);
+    free(in->c);
+    in->c = NULL;
+    in->n = in->cap = 0;
+}
+
+int bd_inbox_ignored_name(const char *name)
+{
+    static const char *const temp_globs[] = {"*.part", "*.tmp", "*.filepart", NULL};
+    if (name[0] == '.' || name[0] == '\0')
+        return 1;
+    for (const char *const *g = temp_globs; *g; g++)
+        if (fnmatch(*g, name, 0) == 0)
+            return 1;
+    return 0;
+}
+
+static bd_candidate *find(bd_inbox *in, const char *name)
+{
+    for (size_t i = 0; i < in->n; i++)
+        if (strcmp(in->c[i].name, name) == 0)
+            return &in->c[i];
+    return NULL;
+}
+
+static bd_candidate *add(bd_inbox *in, const char *name)
+{
+    if (in->n == in->cap) {
+        size_t ncap = in->cap ? in->cap * 2 : 64;
+        bd_candidate *nc = realloc(in->c, ncap * sizeof *nc);
+        if (!nc)
+            return NULL;
+        in->c = nc;
+        in->cap = ncap;
+    }
+    bd_candidate *c = &in->c[in->n];
+    memset(c, 0, sizeof *c);
+    if (!(c->name = strdup(name)))
+        return NULL;
+    in->n++;
+    return c;
+}
+
+static void drop(bd_inbox *in, size_t i)
+{
+    free(in->c[i].name);
+    in->c[i] = in->c[--in->n];
+}
+
+int bd_inbox_note(bd_inbox *in, const char *name)
+{
+    if (bd_inbox_ignored_name(name))
+        return 0;
+    bd_candidate *c = find(in, name);
+    if (!c && !(c = add(in, name)))
+        return -1;
+    c->seen = 1;
+    return 0;
+}
+
+int bd_inbox_scan(bd_inbox *in)
+{
+    DIR *d = opendir(in->partner->inbox);
+    if (!d) {
+        log_error("partner %s: cannot list the inbox %s: %s", in->partner->name, in->partner->inbox,
+                  strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < in->n; i++)
+        in->c[i].seen = 0;
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)))
+        if (bd_inbox_note(in, de->d_name) < 0)
+            rc = -1;
+    closedir(d);
+    for (size_t i = in->n; i-- > 0;)
+        if (!in->c[i].seen)
+            drop(in, i);
+    return rc;
+}
+
+static double file_age(const struct stat *st)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    const struct timespec *t = &st->st_mtim;
+    if (st->st_ctim.tv_sec > t->tv_sec || (st->st_ctim.tv_sec == t->tv_sec && st->st_ctim.tv_nsec > t->tv_nsec))
+        t = &st->st_ctim; /* a client may set an old mtime; the ctime it cannot fake */
+    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static int same_version(const bd_candidate *c, const struct stat *st)
+{
+    return c->size == st->st_size && c->mtime.tv_sec == st->st_mtim.tv_sec &&
+           c->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* Does the stream decode to a clean end? 1 yes (or bad in a way the job will report), 0 not yet, -1 error. */
+static int stream_complete(bd_inbox *in, bd_candidate *c, const char *path, const struct stat *st)
+{
+    char why[256] = "";
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    bd_decode_status s = bd_probe_complete(fd, why, sizeof why);
+    close(fd);
+    if (s == BD_DEC_IO)
+        return -1;
+    if (s != BD_DEC_TRUNCATED)
+        return 1;
+    if (!c->incomplete || !same_version(c, st)) {
+        log_info("partner %s: %s looks like an upload in progress (%s); waiting", in->partner->name, c->name, why);
+        c->incomplete = 1;
+        c->incomplete_since = bd_monotonic();
+        c->size = st->st_size;
+        c->mtime = st->st_mtim;
+    }
+    return 0;
+}
+
+/* 1 = ready, 0 = not yet (*wait set when a time is known), -1 = forget it */
+static int check_ready(bd_inbox *in, bd_candidate *c, double incomplete_timeout, int *final, double *wait)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    *final = 0;
+    if (bd_path_join(path, sizeof path, in->partner->inbox, c->name) < 0 || lstat(path, &st) < 0)
+        return -1;
+    if (!S_ISREG(st.st_mode))
+        return -1; /* folders, symlinks, fifos: never taken */
+    double age = file_age(&st);
+    if (age < in->partner->settle) {
+        *wait = in->partner->settle - age;
+        return 0;
+    }
+    if (c->incomplete && same_version(c, &st)) {
+        double stuck = bd_monotonic() - c->incomplete_since;
+        if (stuck >= incomplete_timeout) {
+            *final = 1;
+            return 1;
+        }
+        *wait = incomplete_timeout - stuck;
+        return 0;
+    }
+    int rc = stream_complete(in, c, path, &st);
+    if (rc < 0)
+        log_warn("partner %s: cannot read %s: %s", in->partner->name, path, strerror(errno));
+    if (rc == 0)
+        *wait = incomplete_timeout;
+    return rc < 0 ? 0 : rc;
+}
+
+static double earliest(double a, double b)
+{
+    return a < 0 ? b : (b < a ? b : a);
+}
+
+double bd_inbox_poll(bd_inbox *in, double incomplete_timeout, bd_ready_fn ready, void *arg, int *stopped)
+{
+    double next = -1;
+    *stopped = 0;
+    for (size_t i = 0; i < in->n;) {
+        int final = 0;
+        double wait = -1;
+        int rc = check_ready(in, &in->c[i], incomplete_timeout, &final, &wait);
+        if (rc < 0) {
+            drop(in, i);
+            continue;
+        }
+        if (rc == 0) {
+            if (wait >= 0)
+                next = earliest(next, wait);
+            i++;
+            continue;
+        }
+        char *name = in->c[i].name;
+        in->c[i].name = NULL;
+        bd_ready_result r = ready(in, name, final, arg);
+        in->c[i].name = name;
+        if (r == BD_READY_GAVE_BACK) {
+            i++;
+            continue;
+        }
+        drop(in, i);
+        if (r == BD_READY_STOP) {
+            *stopped = 1;
+            break;
+        }
+    }
+    return next;
+}

@@ -1,0 +1,41 @@
+/* inbox.h: a partner's local inbox: candidate files, the settle rule and the completeness proof before a claim. */
+#ifndef BD_INBOX_H
+#define BD_INBOX_H
+#include "conf.h"
+#include <limits.h>
+#include <sys/types.h>
+#include <time.h>
+
+typedef struct bd_candidate {
+    char *name;
+    off_t size;
+    struct timespec mtime;
+    int incomplete;          /* the stream ends early: an upload still in progress, or abandoned */
+    double incomplete_since; /* monotonic seconds */
+    int seen;                /* mark for the sweep */
+} bd_candidate;
+
+typedef struct bd_inbox {
+    const bd_partner *partner;
+    char claim_dir[PATH_MAX]; /* <inbox>/.batchdrop/<agent_id>: same file system, so the claim is a rename */
+    int wd;                   /* inotify watch, -1 when none */
+    bd_candidate *c;
+    size_t n, cap;
+} bd_inbox;
+
+/* What the ready callback tells the poller. */
+typedef enum { BD_READY_DONE = 0, BD_READY_GAVE_BACK = 1, BD_READY_STOP = -1 } bd_ready_result;
+typedef bd_ready_result (*bd_ready_fn)(bd_inbox *in, const char *name, int truncated_is_final, void *arg);
+
+int bd_inbox_init(bd_inbox *in, const bd_config *cfg, const bd_partner *p, char *err, size_t errlen);
+void bd_inbox_free(bd_inbox *in);
+/* Dotfiles and upload temp names (*.part, *.tmp, *.filepart) are never taken. */
+int bd_inbox_ignored_name(const char *name);
+/* List the folder: add new candidates, forget vanished ones. */
+int bd_inbox_scan(bd_inbox *in);
+/* An inotify event named this file. */
+int bd_inbox_note(bd_inbox *in, const char *name);
+/* Offer every candidate that is complete now to `ready`, one at a time.
+ * Returns the seconds until a pending candidate may become ready, or -1 if none is pending. */
+double bd_inbox_poll(bd_inbox *in, double incomplete_timeout, bd_ready_fn ready, void *arg, int *stopped);
+#endif

@@ -1,0 +1,56 @@
+/* job.h: processing of one claimed file: decode, parse with its plugin, match, realize, stage the outputs. */
+#ifndef BD_JOB_H
+#define BD_JOB_H
+#include "conf.h"
+#include "decode.h"
+#include "idcount.h"
+#include "matchstore.h"
+#include "outbox.h"
+#include "plugin_loader.h"
+#include "realize.h"
+#include "receipt.h"
+#include <limits.h>
+
+typedef enum bd_job_outcome {
+    BD_JOB_OK = 0,         /* staged outputs, status ok */
+    BD_JOB_REJECTED,       /* bad input: quarantine with a receipt */
+    BD_JOB_INCOMPLETE,     /* the compressed stream ends early: give the file back to the inbox */
+    BD_JOB_RETRY,          /* our fault (disk, store): keep it claimed and retry later */
+} bd_job_outcome;
+
+typedef struct bd_job {
+    /* inputs */
+    const bd_config *cfg;
+    const bd_partner *partner;
+    const bd_plugins *plugins;
+    bd_matchstore *ms;       /* NULL: matching is skipped (validate without a store) */
+    const char *force_format; /* plugin name, overrides the partner's */
+    const char *path;        /* the claimed file */
+    const char *name;        /* its name as dropped */
+    int dry_run;             /* validate: parse and count only */
+    int truncated_is_final;  /* the file stayed truncated past incomplete_timeout: reject it */
+
+    /* results */
+    bd_job_outcome outcome;
+    bd_receipt r;
+    bd_file_info info;
+    int has_outbox;
+    bd_outbox_result out;
+    bd_matchbatch *batch; /* ID-sync writes, committed by the commit step */
+
+    /* working state */
+    const bd_loaded_plugin *plugin;
+    bd_decoder *dec;
+    bd_outbox_writer *writer;
+    bd_matchreader *reader;
+    bd_idcount *per_user, *users;
+    bd_realized realized;
+    int host_stop; /* the host asked the plugin to stop (write failure) */
+    char host_error[512];
+} bd_job;
+
+/* Run the job; fills j->outcome and j->r (status, reason, counters). */
+void bd_job_run(bd_job *j);
+/* Free working state; discards staged outputs unless keep_outputs. */
+void bd_job_cleanup(bd_job *j, int keep_outputs);
+#endif

@@ -1,0 +1,108 @@
+/* main.c: the batchdrop command line: run, once, check, validate, --version, --help. */
+#include "config.h"
+#include "commands.h"
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: batchdrop COMMAND [options]\n"
+            "\n"
+            "Receive partners' batch data files: claim, decode, parse, match, write the outbox, receipt.\n"
+            "\n"
+            "commands:\n"
+            "  run      [-c FILE]   watch every inbox until SIGTERM or SIGINT (foreground daemon)\n"
+            "  once     [-c FILE]   process every file that is complete now, then exit\n"
+            "  check    [-c FILE]   validate the configuration, its folders and plugins\n"
+            "  validate [-c FILE] [--partner NAME] [--format NAME] [--plugin-dir DIR] [--text] FILE...\n"
+            "                       parse files as the agent would and print their receipts (no side effects)\n"
+            "\n"
+            "options:\n"
+            "  -c, --config FILE    configuration file (default %s)\n"
+            "  -h, --help           this text\n"
+            "  -V, --version        print the version\n"
+            "\n"
+            "See batchdrop(8) and batchdrop.conf(5).\n",
+            BD_DEFAULT_CONFIG);
+}
+
+static int parse_config_opt(int argc, char **argv, const char **config)
+{
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        if (c == 'c')
+            *config = optarg;
+        else if (c == 'h') {
+            usage(stdout);
+            exit(0);
+        } else
+            return -1;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "batchdrop %s: unexpected argument '%s'\n", argv[0], argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+static int run_agent(const char *config, int once)
+{
+    char *errors = NULL;
+    bd_config *cfg = bd_config_load(config, &errors);
+    if (!cfg) {
+        fputs(errors ? errors : "out of memory\n", stderr);
+        fprintf(stderr, "batchdrop: the configuration has errors; `batchdrop check -c %s` lists them\n", config);
+        free(errors);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    bd_agent a;
+    if (bd_agent_open(&a, cfg) < 0) {
+        bd_config_free(cfg);
+        return 2;
+    }
+    int rc = once ? bd_agent_once(&a) : bd_agent_run(&a);
+    bd_agent_close(&a);
+    bd_config_free(cfg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("batchdrop %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, BD_PLUGIN_ABI_MAJOR, BD_PLUGIN_ABI_MINOR);
+        return 0;
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "validate"))
+        return bd_cmd_validate(argc - 1, argv + 1);
+    const char *config = BD_DEFAULT_CONFIG;
+    if (strcmp(cmd, "run") && strcmp(cmd, "once") && strcmp(cmd, "check")) {
+        fprintf(stderr, "batchdrop: unknown command '%s' (try --help)\n", cmd);
+        return 2;
+    }
+    if (parse_config_opt(argc - 1, argv + 1, &config) < 0)
+        return 2;
+    if (!strcmp(cmd, "check"))
+        return bd_cmd_check(config);
+    return run_agent(config, !strcmp(cmd, "once"));
+}

@@ -1,0 +1,69 @@
+/* matchstore.c: dispatch of the ID-match table interface to its backend, and the our-ID format check. */
+#include "config.h"
+#include "matchstore.h"
+
+struct bd_matchreader {
+    bd_matchstore *ms;
+};
+struct bd_matchbatch {
+    bd_matchstore *ms;
+};
+
+bd_matchreader *bd_matchreader_open(bd_matchstore *ms, char *err, size_t errlen)
+{
+    return ms->ops->reader_open(ms, err, errlen);
+}
+
+int bd_matchreader_lookup(bd_matchreader *r, int64_t dpid, const char *id, size_t len, char ours[BD_OURID_LEN + 1])
+{
+    return r->ms->ops->lookup(r, dpid, id, len, ours);
+}
+
+void bd_matchreader_close(bd_matchreader *r)
+{
+    if (r)
+        r->ms->ops->reader_close(r);
+}
+
+bd_matchbatch *bd_matchbatch_begin(bd_matchstore *ms, char *err, size_t errlen)
+{
+    return ms->ops->batch_begin(ms, err, errlen);
+}
+
+int bd_matchbatch_put(bd_matchbatch *b, int64_t dpid, const char *id, size_t len, int64_t to_dpid, const char *to,
+                      size_t to_len)
+{
+    return b->ms->ops->batch_put(b, dpid, id, len, to_dpid, to, to_len);
+}
+
+int bd_matchbatch_commit(bd_matchbatch *b, char *err, size_t errlen)
+{
+    return b->ms->ops->batch_commit(b, err, errlen);
+}
+
+void bd_matchbatch_abort(bd_matchbatch *b)
+{
+    if (b)
+        b->ms->ops->batch_abort(b);
+}
+
+int bd_matchstore_count(bd_matchstore *ms, uint64_t *entries)
+{
+    return ms->ops->count(ms, entries);
+}
+
+void bd_matchstore_close(bd_matchstore *ms)
+{
+    if (ms)
+        ms->ops->close(ms);
+}
+
+int bd_is_our_id(const char *id, size_t len)
+{
+    if (len != BD_OURID_LEN)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (id[i] < '0' || id[i] > '9')
+            return 0;
+    return 1;
+}

@@ -1,0 +1,53 @@
+/* matchstore.h: the ID-match table interface: (DPID, partner user ID) -> our 38-digit user ID. */
+#ifndef BD_MATCHSTORE_H
+#define BD_MATCHSTORE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define BD_OURID_LEN 38    /* our user IDs are AAM-style UUIDs: 38 decimal digits */
+#define BD_MATCH_MAX_ID 400 /* longest partner ID the table keys */
+#define BD_MATCH_MAX_HOPS 8 /* links followed when one namespace maps through another */
+
+typedef struct bd_matchstore bd_matchstore;
+typedef struct bd_matchreader bd_matchreader;
+typedef struct bd_matchbatch bd_matchbatch;
+
+/* A backend implements these; the public functions below dispatch to them. */
+typedef struct bd_matchstore_ops {
+    const char *name;
+    bd_matchreader *(*reader_open)(bd_matchstore *ms, char *err, size_t errlen);
+    int (*lookup)(bd_matchreader *r, int64_t dpid, const char *id, size_t len, char ours[BD_OURID_LEN + 1]);
+    void (*reader_close)(bd_matchreader *r);
+    bd_matchbatch *(*batch_begin)(bd_matchstore *ms, char *err, size_t errlen);
+    int (*batch_put)(bd_matchbatch *b, int64_t dpid, const char *id, size_t len, int64_t to_dpid, const char *to,
+                     size_t to_len);
+    int (*batch_commit)(bd_matchbatch *b, char *err, size_t errlen);
+    void (*batch_abort)(bd_matchbatch *b);
+    int (*count)(bd_matchstore *ms, uint64_t *entries);
+    void (*close)(bd_matchstore *ms);
+} bd_matchstore_ops;
+
+struct bd_matchstore {
+    const bd_matchstore_ops *ops;
+};
+
+/* LMDB backend: a memory-mapped B-tree under dir, readable by many processes at once. */
+bd_matchstore *bd_matchstore_open_lmdb(const char *dir, uint64_t map_size, int readonly, char *err, size_t errlen);
+
+bd_matchreader *bd_matchreader_open(bd_matchstore *ms, char *err, size_t errlen);
+/* 1 = found (ours filled, NUL-terminated), 0 = no match, -1 = store error */
+int bd_matchreader_lookup(bd_matchreader *r, int64_t dpid, const char *id, size_t len, char ours[BD_OURID_LEN + 1]);
+void bd_matchreader_close(bd_matchreader *r);
+
+/* All writes of one ID-sync file go into one batch: committed whole or not at all. */
+bd_matchbatch *bd_matchbatch_begin(bd_matchstore *ms, char *err, size_t errlen);
+/* Map (dpid, id) to (to_dpid, to). to_dpid 0 means `to` is our own ID. Re-putting is idempotent. */
+int bd_matchbatch_put(bd_matchbatch *b, int64_t dpid, const char *id, size_t len, int64_t to_dpid, const char *to,
+                      size_t to_len);
+int bd_matchbatch_commit(bd_matchbatch *b, char *err, size_t errlen);
+void bd_matchbatch_abort(bd_matchbatch *b);
+int bd_matchstore_count(bd_matchstore *ms, uint64_t *entries);
+void bd_matchstore_close(bd_matchstore *ms);
+
+int bd_is_our_id(const char *id, size_t len); /* exactly 38 ASCII digits */
+#endif
