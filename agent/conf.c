@@ -61,6 +61,40 @@ static int key_known(const char *name, const char *const *keys)
     return 0;
 }
 
+/* Edit distance of two short keys, to suggest the one an admin meant. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+    if (la >= 63 || lb >= 63)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
+static const char *closest_key(const char *name, const char *const *keys)
+{
+    const char *best = NULL;
+    size_t best_d = 3; /* suggest only near misses */
+    for (; *keys; keys++) {
+        size_t d = edit_distance(name, *keys);
+        if (d < best_d) {
+            best = *keys;
+            best_d = d;
+        }
+    }
+    return best;
+}
+
 static void check_unknown_keys(loader *ld, const config_setting_t *group, const char *const *keys,
                                const char *where)
 {
@@ -68,9 +102,15 @@ static void check_unknown_keys(loader *ld, const config_setting_t *group, const 
     for (int i = 0; i < n; i++) {
         config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
         const char *name = config_setting_name(s);
-        if (name && !key_known(name, keys))
-            add_error(ld, s, "unknown setting '%s'%s%s (check the spelling; see batchdrop.conf(5))", name,
-                      where ? " in " : "", where ? where : "");
+        if (!name || key_known(name, keys))
+            continue;
+        const char *near = closest_key(name, keys);
+        char hint[96];
+        if (near)
+            snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+        else
+            snprintf(hint, sizeof hint, "see batchdrop.conf(5)");
+        add_error(ld, s, "unknown setting '%s'%s%s (%s)", name, where ? " in " : "", where ? where : "", hint);
     }
 }
 
@@ -496,10 +536,8 @@ static void set_defaults(bd_config *cfg)
 static int make_dir_of(loader *ld, const char *path)
 {
     char real[PATH_MAX];
-    if (!realpath(path, real)) {
-        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+    if (!realpath(path, real))
         return -1;
-    }
     char *slash = strrchr(real, '/');
     if (slash == real)
         slash[1] = '\0';

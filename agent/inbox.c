@@ -155,17 +155,18 @@ static int stream_complete(bd_inbox *in, bd_candidate *c, const char *path, cons
         return -1;
     if (s != BD_DEC_TRUNCATED)
         return 1;
-    if (!c->incomplete || !same_version(c, st)) {
+    if (!c->incomplete || !same_version(c, st))
         log_info("partner %s: %s looks like an upload in progress (%s); waiting", in->partner->name, c->name, why);
-        c->incomplete = 1;
-        c->incomplete_since = bd_monotonic();
-        c->size = st->st_size;
-        c->mtime = st->st_mtim;
-    }
+    c->incomplete = 1;
+    c->size = st->st_size;
+    c->mtime = st->st_mtim;
     return 0;
 }
 
-/* 1 = ready, 0 = not yet (*wait set when a time is known), -1 = forget it */
+/* 1 = ready, 0 = not yet (*wait set when a time is known), -1 = forget it.
+ * A truncated stream counts as an upload in progress until the file has been
+ * unchanged for incomplete_timeout; then it is taken, and rejected. The file's
+ * own age measures that, so it holds across restarts and `once` runs. */
 static int check_ready(bd_inbox *in, bd_candidate *c, double incomplete_timeout, int *final, double *wait)
 {
     char path[PATH_MAX];
@@ -180,21 +181,20 @@ static int check_ready(bd_inbox *in, bd_candidate *c, double incomplete_timeout,
         *wait = in->partner->settle - age;
         return 0;
     }
-    if (c->incomplete && same_version(c, &st)) {
-        double stuck = bd_monotonic() - c->incomplete_since;
-        if (stuck >= incomplete_timeout) {
+    int known_incomplete = c->incomplete && same_version(c, &st);
+    int rc = known_incomplete ? 0 : stream_complete(in, c, path, &st);
+    if (rc < 0) {
+        log_warn("partner %s: cannot read %s: %s", in->partner->name, path, strerror(errno));
+        return 0;
+    }
+    if (rc == 0 && c->incomplete) {
+        if (age >= incomplete_timeout) {
             *final = 1;
             return 1;
         }
-        *wait = incomplete_timeout - stuck;
-        return 0;
+        *wait = incomplete_timeout - age;
     }
-    int rc = stream_complete(in, c, path, &st);
-    if (rc < 0)
-        log_warn("partner %s: cannot read %s: %s", in->partner->name, path, strerror(errno));
-    if (rc == 0)
-        *wait = incomplete_timeout;
-    return rc < 0 ? 0 : rc;
+    return rc;
 }
 
 static double earliest(double a, double b)

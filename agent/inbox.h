@@ -10,8 +10,7 @@ typedef struct bd_candidate {
     char *name;
     off_t size;
     struct timespec mtime;
-    int incomplete;          /* the stream ends early: an upload still in progress, or abandoned */
-    double incomplete_since; /* monotonic seconds */
+    int incomplete; /* the stream ends early: an upload still in progress, or abandoned */
     int seen;                /* mark for the sweep */
 } bd_candidate;
 

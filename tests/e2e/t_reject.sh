@@ -1,0 +1,79 @@
+# t_reject.sh: bad input gets a receipt and quarantine; incomplete uploads are not taken; duplicates are caught.
+. "${BD_SRCDIR}/tests/e2e/lib.sh"
+D="$SAMPLES/demo"
+new_agent '' 'max_decoded_size = "1M";'
+
+# --- a bad name, an empty file, an unsupported compression, a file no plugin claims
+printf 'X\td_sid=1\n' > "$T/inbox/ftp_dpm_478_1366545717.txt"
+: > "$T/inbox/ftp_dpm_478_1366545718.sync"
+printf 'PK\003\004junkjunk' > "$T/inbox/ftp_dpm_478_1366545719.sync"
+printf 'a,b\n' > "$T/inbox/partner-export.csv"
+once; ok $? "once exits 0 even though every file is rejected"
+is "$(r ftp_dpm_478_1366545717.txt .status)" rejected "bad name rejected"
+like "$(r ftp_dpm_478_1366545717.txt .reason)" "ftp_dpm_478_1366545717.txt" "bad-name reason names the file"
+is "$(r ftp_dpm_478_1366545718.sync .status)" rejected "empty file rejected"
+like "$(r ftp_dpm_478_1366545718.sync .reason)" "empty" "empty-file reason"
+is "$(r ftp_dpm_478_1366545719.sync .status)" rejected "zip content rejected"
+like "$(r ftp_dpm_478_1366545719.sync .reason)" "zip" "zip reason names the format"
+is "$(r partner-export.csv .status)" rejected "a file no plugin claims is rejected"
+like "$(r partner-export.csv .reason)" "not claimed by any format plugin" "and says so"
+Q="$T/state/quarantine/acme"
+is "$(ls "$Q" | grep -c '~ftp_dpm_478_1366545718.sync$')" 1 "empty file quarantined"
+is "$(ls "$Q" | grep -c '~ftp_dpm_478_1366545718.sync.receipt.json$')" 1 "its JSON receipt beside it"
+like "$(cat "$Q"/*~ftp_dpm_478_1366545718.sync.receipt.txt)" "Records received: 0" "and the AAM-style text receipt"
+is "$(jq -r .status "$Q"/*~ftp_dpm_478_1366545718.sync.receipt.json)" rejected "sidecar is the receipt"
+is "$(inbox_left)" 0 "rejected files leave the inbox"
+
+# --- truncated gzip and zstd are not taken; a complete one is
+head -c 100000 /dev/urandom | od -An -tx1 | tr -d ' \n' | fold -w 60 | sed 's/^/ACME-0001\tproduct=/' > "$T/big.txt"
+gzip -c "$T/big.txt" > "$T/big.gz"; zstd -q -c "$T/big.txt" > "$T/big.zst"
+head -c $(( $(stat -c %s "$T/big.gz") - 9 )) "$T/big.gz" > "$T/inbox/ftp_dpm_478_1500000001.sync.gz"
+head -c $(( $(stat -c %s "$T/big.zst") / 2 )) "$T/big.zst" > "$T/inbox/ftp_dpm_478_1500000002.sync.zst"
+once; ok $? "once exits 0 with incomplete uploads present"
+is "$(inbox_left)" 2 "truncated gzip and zstd stay in the inbox"
+is "$(nreceipts ftp_dpm_478_1500000001.sync.gz)" 0 "no receipt for the truncated gzip"
+is "$(nreceipts ftp_dpm_478_1500000002.sync.zst)" 0 "no receipt for the truncated zstd"
+cp "$T/big.gz" "$T/inbox/ftp_dpm_478_1500000001.sync.gz"   # the upload completes
+once
+is "$(r ftp_dpm_478_1500000001.sync.gz .status)" ok "the completed gzip is taken"
+is "$(inbox_left)" 1 "the truncated zstd is still waiting"
+
+# --- past incomplete_timeout a truncated file is rejected with a receipt
+sed -i 's/^incomplete_timeout = .*/incomplete_timeout = 0;/' "$T/bd.conf"
+once
+is "$(r ftp_dpm_478_1500000002.sync.zst .status)" rejected "a file truncated for good is rejected"
+like "$(r ftp_dpm_478_1500000002.sync.zst .reason)" "incomplete_timeout" "reason says it stayed incomplete"
+sed -i 's/^incomplete_timeout = .*/incomplete_timeout = 3600;/' "$T/bd.conf"
+
+# --- the zip-bomb guard: decoded size over max_decoded_size (1M here)
+head -c 50000000 /dev/zero | tr '\0' 'a' | sed 's/^/x/' | head -c 50000000 | zstd -q -c > "$T/inbox/ftp_dpm_478_1500000003.sync.zst"
+once
+is "$(r ftp_dpm_478_1500000003.sync.zst .status)" rejected "decompression bomb rejected"
+like "$(r ftp_dpm_478_1500000003.sync.zst .reason)" "limit" "reason names the limit"
+
+# --- a line that is not UTF-8, temp names and dotfiles are never taken
+printf 'ACME-0001\td_sid=1\nACME-0002\tproduct=\377\376\n' > "$T/inbox/ftp_dpm_478_1500000004.sync"
+printf 'x\td_sid=1\n' > "$T/inbox/ftp_dpm_478_1500000005.sync.part"
+printf 'x\td_sid=1\n' > "$T/inbox/.ftp_dpm_478_1500000006.sync"
+printf 'x\td_sid=1\n' > "$T/inbox/ftp_dpm_478_1500000007.sync.filepart"
+once
+is "$(r ftp_dpm_478_1500000004.sync '.errors.format_errors[0].line')" 2 "a non-UTF-8 line is a format error with its number"
+is "$(inbox_left)" 3 "*.part, *.filepart and dotfiles are left alone"
+rm -f "$T/inbox/"*.part "$T/inbox/"*.filepart "$T/inbox/".ftp*
+
+# --- duplicates: same content under another name is not output twice
+drop "$D/ftp_dpm_478_1700000100.sync"
+once
+FIRST=$(r ftp_dpm_478_1700000100.sync .id)
+n_out=$(outbox_files | wc -l)
+drop "$D/ftp_dpm_478_1700000100.sync" ftp_dpm_478_1700009999.sync
+once
+is "$(r ftp_dpm_478_1700009999.sync .status)" duplicate "a re-delivered file is a duplicate"
+is "$(r ftp_dpm_478_1700009999.sync .duplicate_of)" "$FIRST" "duplicate_of names the first delivery"
+is "$(outbox_files | wc -l)" "$n_out" "no second outbox file"
+drop "$D/ftp_dpm_478_1700000100.sync"
+once
+is "$(nreceipts ftp_dpm_478_1700000100.sync)" 2 "same name again: a second receipt..."
+is "$(r ftp_dpm_478_1700000100.sync .status)" duplicate "...saying duplicate"
+is "$(inbox_left)" 0 "nothing left in the inbox"
+done_testing
