@@ -262,8 +262,35 @@ static void clean_staging(bd_agent *a, const char *partner)
     closedir(d);
 }
 
+/* Temp files of an interrupted durable write ("<name>.bdtmp.<pid>"): the write is redone by the journal. */
+static void clean_temp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *t = strstr(de->d_name, ".bdtmp.");
+        char path[PATH_MAX];
+        if (!t || t[7] < '0' || t[7] > '9' || strspn(t + 7, "0123456789") != strlen(t + 7) ||
+            bd_path_join(path, sizeof path, dir, de->d_name) < 0)
+            continue;
+        if (unlink(path) == 0)
+            log_info("removed %s, left by an interrupted write", path);
+    }
+    closedir(d);
+}
+
 static void recover(bd_agent *a)
 {
+    char dir[PATH_MAX];
+    for (size_t i = 0; i < a->cfg->npartners; i++) {
+        const char *p = a->cfg->partners[i].name;
+        if (bd_fmt(dir, sizeof dir, "%s/%s", a->archive_dir, p) == 0)
+            clean_temp_files(dir);
+        if (bd_fmt(dir, sizeof dir, "%s/%s", a->quarantine_dir, p) == 0)
+            clean_temp_files(dir);
+    }
     if (bd_commit_recover(a) < 0)
         log_error("cannot read the commit journal");
     for (size_t i = 0; i < a->cfg->npartners; i++)

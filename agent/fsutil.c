@@ -155,7 +155,7 @@ int bd_rename_durable(const char *from, const char *to, int noreplace)
 int bd_write_file_durable(const char *path, const void *data, size_t len, mode_t mode)
 {
     char tmp[PATH_MAX];
-    if (bd_fmt(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
+    if (bd_fmt(tmp, sizeof tmp, "%s.bdtmp.%ld", path, (long)getpid()) < 0)
         return -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
@@ -228,7 +228,7 @@ static int copy_fd(int in, int out)
 static int copy_durable(const char *from, const char *to)
 {
     char tmp[PATH_MAX];
-    if (bd_fmt(tmp, sizeof tmp, "%s.tmp.%ld", to, (long)getpid()) < 0)
+    if (bd_fmt(tmp, sizeof tmp, "%s.bdtmp.%ld", to, (long)getpid()) < 0)
         return -1;
     int in = open(from, O_RDONLY | O_CLOEXEC);
     if (in < 0)

@@ -90,7 +90,13 @@ static bd_candidate *add(bd_inbox *in, const char *name)
 static void drop(bd_inbox *in, size_t i)
 {
     free(in->c[i].name);
-    in->c[i] = in->c[--in->n];
+    memmove(&in->c[i], &in->c[i + 1], (in->n - i - 1) * sizeof *in->c);
+    in->n--;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const bd_candidate *)a)->name, ((const bd_candidate *)b)->name);
 }
 
 int bd_inbox_note(bd_inbox *in, const char *name)
@@ -120,9 +126,17 @@ int bd_inbox_scan(bd_inbox *in)
         if (bd_inbox_note(in, de->d_name) < 0)
             rc = -1;
     closedir(d);
-    for (size_t i = in->n; i-- > 0;)
-        if (!in->c[i].seen)
-            drop(in, i);
+    size_t kept = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        if (in->c[i].seen)
+            in->c[kept++] = in->c[i];
+        else
+            free(in->c[i].name);
+    }
+    in->n = kept;
+    /* Name order: ID-sync files (adobe_id_, c2c_id_) come before trait files
+     * (ftp_dpm_), and one partner's files in timestamp order. */
+    qsort(in->c, in->n, sizeof *in->c, by_name);
     return rc;
 }
 

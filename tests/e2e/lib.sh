@@ -1,7 +1,11 @@
 # lib.sh: shared helpers for batchdrop's end-to-end tests: temp agent setup, TAP output, receipt queries.
 # Sourced by tests/e2e/t_*.sh; they run the real binary and real plugins on real folders.
 set -u
-BD="${BD_BUILDDIR:?run through make check}/batchdrop"
+BD_BIN="${BD_BUILDDIR:?run through make check}/batchdrop"
+# bd ARGS: run the binary, under $BD_WRAP (e.g. valgrind) when set
+bd() { ${BD_WRAP:-} "$BD_BIN" "$@"; }
+# bd_exec ARGS: the same in place of the calling (sub)shell, so that `bd_exec run ... &` gives the agent's PID
+bd_exec() { exec ${BD_WRAP:-} "$BD_BIN" "$@"; }
 PLUGINS="${BD_PLUGIN_DIR:?}"
 SAMPLES="${BD_SRCDIR:?}/samples"
 T=$(mktemp -d /tmp/bd-e2e.XXXXXX)
@@ -52,7 +56,7 @@ partners = (
 CONF
 }
 
-once() { "$BD" once -c "$T/bd.conf" 2>>"$T/agent.log"; }
+once() { bd once -c "$T/bd.conf" 2>>"$T/agent.log"; }
 receipts() { cat "$T/log/receipts.jsonl" 2>/dev/null; }
 # r FILE FIELD: a field of the last receipt for FILE
 r() { receipts | jq -r --arg f "$1" "select(.file == \$f) | $2" | tail -n 1; }

@@ -1,15 +1,15 @@
 # t_check.sh: `batchdrop check` on good and broken configs: exit status and FILE:LINE messages.
 . "${BD_SRCDIR}/tests/e2e/lib.sh"
 new_agent
-"$BD" check -c "$T/bd.conf" > "$T/out" 2>&1; ok $? "a good config passes"
+bd check -c "$T/bd.conf" > "$T/out" 2>&1; ok $? "a good config passes"
 like "$(cat "$T/out")" "OK: 1 partner, 2 plugins" "and says what it found"
-"$BD" check -c "$SAMPLES/../etc/batchdrop.conf" > "$T/out" 2>&1
+bd check -c "$SAMPLES/../etc/batchdrop.conf" > "$T/out" 2>&1
 like "$(cat "$T/out")" "batchdrop.conf:" "the shipped sample config parses (only its plugin_dir may be missing here)"
 
 # bad_config NAME EXPECTED-LINE EXPECTED-TEXT: config body on stdin
 bad_config() {
     cat > "$T/$1.conf"
-    "$BD" check -c "$T/$1.conf" > "$T/$1.out" 2>&1
+    bd check -c "$T/$1.conf" > "$T/$1.out" 2>&1
     st=$?
     is "$st" 1 "$1: exit status 1"
     like "$(cat "$T/$1.out")" "$T/$1.conf:$2: " "$1: error carries FILE:LINE ($2)"
@@ -89,7 +89,7 @@ bad_config writable_plugin_dir 0 "writable by everyone" <<CONF
 plugin_dir = "$T/evil";
 CONF
 
-"$BD" check -c "$T/does-not-exist.conf" > "$T/nofile.out" 2>&1
+bd check -c "$T/does-not-exist.conf" > "$T/nofile.out" 2>&1
 is $? 1 "a missing config file: exit status 1"
 like "$(cat "$T/nofile.out")" "does-not-exist.conf" "names the file"
 done_testing

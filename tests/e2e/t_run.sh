@@ -4,7 +4,7 @@ D="$SAMPLES/demo"
 SLOW=${BD_SLOW:-1} # sanitizer and valgrind runs stretch the time limits
 
 start_agent() {
-    "$BD" run -c "$T/bd.conf" 2>>"$T/agent.log" &
+    (bd_exec run -c "$T/bd.conf" 2>>"$T/agent.log") &
     AGENT=$!
     BG_PIDS="$BG_PIDS $AGENT"
     wait_for grep -q running "$T/agent.log"

@@ -1,0 +1,96 @@
+/* test_config.c: unit tests of config loading: defaults, relative paths, sizes, partner lists, errors with lines. */
+#include "config.h"
+#include "conf.h"
+#include "tap.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/bd-config-XXXXXX";
+
+static const char *write_conf(const char *name, const char *body)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return NULL;
+    fputs(body, f);
+    fclose(f);
+    return path;
+}
+
+static void test_good(void)
+{
+    char *errors = NULL;
+    const char *path = write_conf("good.conf",
+                                  "state_dir = \"state\";\n"
+                                  "outbox = \"/abs/outbox\";\n"
+                                  "max_file_size = \"2G\";\n"
+                                  "max_decoded_size = 6442450944L;\n"
+                                  "outbox_compress = \"zstd\";\n"
+                                  "partners = ( { name = \"acme\"; inbox = \"in\"; settle = 2.5;\n"
+                                  "  segments = [ 30, 24, 26 ];\n"
+                                  "  rules = ( { key = \"product\"; value = \"tablet\"; segment = 5001; } );\n"
+                                  "  format_options = { bare_values = \"traits\"; level = 3; };\n"
+                                  "  ids = \"ours\"; max_lines_per_user = 0; } );\n");
+    bd_config *cfg = bd_config_load(path, &errors);
+    TAP_OK(cfg != NULL, "good config loads");
+    if (!cfg) {
+        printf("# %s", errors ? errors : "");
+        free(errors);
+        return;
+    }
+    char want[600];
+    snprintf(want, sizeof want, "%s/state", dir);
+    TAP_EQ_STR(cfg->state_dir, want, "relative path resolved against the config's folder");
+    TAP_EQ_STR(cfg->outbox, "/abs/outbox", "absolute path kept");
+    TAP_EQ_INT(cfg->max_file_size, 2LL << 30, "size string 2G");
+    TAP_EQ_INT(cfg->max_decoded_size, 6442450944LL, "64-bit integer with L suffix");
+    TAP_EQ_INT(cfg->max_line_length, 102400, "max_line_length default from the spec");
+    TAP_EQ_INT(cfg->keep_archive, 1, "keep_archive defaults to true");
+    TAP_EQ_INT(cfg->outbox_compress, BD_OUT_ZSTD, "outbox_compress zstd");
+    TAP_EQ_INT(cfg->npartners, 1, "one partner");
+    const bd_partner *p = bd_config_partner(cfg, "acme");
+    TAP_OK(p && p->settle == 2.5, "fractional settle");
+    TAP_OK(p && p->nsegments == 3 && p->segments[0] == 24, "segments sorted");
+    TAP_OK(p && bd_partner_owns_segment(p, 26) && !bd_partner_owns_segment(p, 25), "owns_segment");
+    TAP_OK(p && p->nrules == 1 && p->rules[0].segment == 5001, "rule loaded");
+    TAP_EQ_STR(p ? bd_partner_option(p, "bare_values") : NULL, "traits", "string format option");
+    TAP_EQ_STR(p ? bd_partner_option(p, "level") : NULL, "3", "numeric format option as text");
+    TAP_OK(p && p->ids == BD_IDS_OURS && p->max_lines_per_user == 0, "ids and cap");
+    bd_config_free(cfg);
+}
+
+static void expect_error(const char *name, const char *body, const char *needle)
+{
+    char *errors = NULL;
+    const char *path = write_conf(name, body);
+    bd_config *cfg = bd_config_load(path, &errors);
+    TAP_OK(cfg == NULL, "%s: refused", name);
+    TAP_OK(errors && strstr(errors, needle), "%s: error mentions '%s'", name, needle);
+    if (errors && !strstr(errors, needle))
+        printf("# got: %s", errors);
+    bd_config_free(cfg);
+    free(errors);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir))
+        return 1;
+    test_good();
+    expect_error("unknown2.conf", "stat_dir = \"x\";\n", "unknown2.conf:1: unknown setting 'stat_dir' (did you mean 'state_dir'?)");
+    expect_error("type.conf", "\n\nkeep_archive = 1;\n", "type.conf:3: 'keep_archive' must be true or false");
+    expect_error("compress.conf", "outbox_compress = \"lz4\";\n", "must be \"none\" or \"zstd\"");
+    expect_error("noinbox.conf", "partners = ( { name = \"a\"; } );\n", "has no 'inbox'");
+    expect_error("list.conf", "partners = { name = \"a\"; };\n", "'partners' must be a list");
+    expect_error("segs.conf", "partners = ( { name = \"a\"; inbox = \"i\"; segments = [ -1 ]; } );\n",
+                 "non-negative");
+    char *errors = NULL;
+    TAP_OK(bd_config_load("/nonexistent/batchdrop.conf", &errors) == NULL, "a missing file is refused");
+    TAP_OK(errors && strstr(errors, "/nonexistent/batchdrop.conf:0: cannot read the file"), "and named");
+    free(errors);
+    return tap_done();
+}
