@@ -15,15 +15,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Claims must be renames, so the claim folder sits on the inbox's file system:
+ * under state_dir when it shares that file system (out of the partner's
+ * reach), else in a hidden folder inside the inbox. */
+static int choose_claim_dir(bd_inbox *in, const bd_config *cfg, const bd_partner *p)
+{
+    if (bd_mkdir_p(cfg->state_dir, 0750) == 0 && bd_same_filesystem(cfg->state_dir, p->inbox) == 1)
+        return bd_fmt(in->claim_dir, sizeof in->claim_dir, "%s/claims/%s", cfg->state_dir, p->name);
+    return bd_fmt(in->claim_dir, sizeof in->claim_dir, "%s/.batchdrop/%s", p->inbox, cfg->agent_id);
+}
+
 int bd_inbox_init(bd_inbox *in, const bd_config *cfg, const bd_partner *p, char *err, size_t errlen)
 {
     memset(in, 0, sizeof *in);
     in->partner = p;
     in->wd = -1;
-    if (bd_fmt(in->claim_dir, sizeof in->claim_dir, "%s/.batchdrop/%s", p->inbox, cfg->agent_id) < 0) {
-        snprintf(err, errlen, "partner %s: inbox path too long", p->name);
-        return -1;
-    }
     struct stat st;
     if (stat(p->inbox, &st) < 0) {
         snprintf(err, errlen, "partner %s: inbox %s: %s", p->name, p->inbox, strerror(errno));
@@ -31,6 +37,10 @@ int bd_inbox_init(bd_inbox *in, const bd_config *cfg, const bd_partner *p, char 
     }
     if (!S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "partner %s: inbox %s: not a directory", p->name, p->inbox);
+        return -1;
+    }
+    if (choose_claim_dir(in, cfg, p) < 0) {
+        snprintf(err, errlen, "partner %s: inbox path too long", p->name);
         return -1;
     }
     if (bd_mkdir_p(in->claim_dir, 0750) < 0) {

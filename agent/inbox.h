@@ -16,7 +16,7 @@ typedef struct bd_candidate {
 
 typedef struct bd_inbox {
     const bd_partner *partner;
-    char claim_dir[PATH_MAX]; /* <inbox>/.batchdrop/<agent_id>: same file system, so the claim is a rename */
+    char claim_dir[PATH_MAX]; /* state_dir/claims/<partner> or <inbox>/.batchdrop/<agent_id>: same file system */
     int wd;                   /* inotify watch, -1 when none */
     bd_candidate *c;
     size_t n, cap;

@@ -19,7 +19,7 @@ is "$(outbox_files '*.info' | wc -l | tr -d ' ')" $N "$N .info files"
 is "$(cat $(outbox_files) | wc -l | tr -d ' ')" $((2 * N)) "two stored lines per file"
 is "$(receipts | jq -s 'map(select(.kind == "traits") | .no_match) | add')" $N "one unmatched line per file"
 is "$(find "$T/state/archive" -type f 2>/dev/null | wc -l | tr -d ' ')" 0 "keep_archive = false deletes sources"
-is "$(find "$T/inbox/.batchdrop" -type f | wc -l | tr -d ' ')" 0 "no claim left"
+is "$(find "$T/state/claims" -type f | wc -l | tr -d ' ')" 0 "no claim left"
 once; ok $? "a second once on an empty inbox"
 is "$(receipts | wc -l | tr -d ' ')" $((N + 1)) "and it writes nothing"
 done_testing

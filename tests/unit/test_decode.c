@@ -612,10 +612,12 @@ static void test_unsupported(void)
         const char *bytes;
         size_t len;
     } cases[] = {
-        { "zip", "PK\3\4\x14\0\0\0\x08\0payload", 20 },
-        { "bzip2", "BZh91AY&SY\x12\x34\x56\x78payload", 21 },
-        { "xz", "\xfd\x37\x7a\x58\x5a\x00\x00\x04payload", 15 },
-        { "7z", "7z\xbc\xaf\x27\x1c\x00\x04payload", 15 },
+#define CASE(name, lit) { name, lit, sizeof(lit) - 1 }
+        CASE("zip", "PK\3\4\x14\0\0\0\x08\0payload"),
+        CASE("bzip2", "BZh91AY&SY\x12\x34\x56\x78payload"),
+        CASE("xz", "\xfd\x37\x7a\x58\x5a\x00\x00\x04payload"),
+        CASE("7z", "7z\xbc\xaf\x27\x1c\x00\x04payload"),
+#undef CASE
     };
     char what[64];
 
