@@ -46,7 +46,7 @@ bd_ledger *bd_ledger_open(const char *dir, int readonly, char *err, size_t errle
     if (!rc)
         rc = mdb_env_set_maxdbs(l->env, 4);
     if (!rc)
-        rc = mdb_env_set_mapsize(l->env, (size_t)16 << 30);
+        rc = mdb_env_set_mapsize(l->env, (size_t)4 << 30); /* ~20 million files */
     if (!rc)
         rc = mdb_env_open(l->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0640);
     if (!rc)

@@ -48,6 +48,7 @@ receipts = "log/receipts.jsonl";
 plugin_dir = "$PLUGINS";
 agent_id = "test";
 scan_interval = 0.5;
+match_map_size = "1G";
 incomplete_timeout = ${INCOMPLETE_TIMEOUT:-3600};
 ${2:-}
 partners = (

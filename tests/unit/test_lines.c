@@ -493,6 +493,8 @@ static void test_error(void)
 int main(void)
 {
     make_tmpdir();
+    if (atexit(remove_tmpdir) != 0)
+        bail("atexit failed");
     test_small();
     test_empty();
     test_long_skip();
@@ -501,6 +503,5 @@ int main(void)
     test_random(102400, 4 * MIB);
     test_random(700000, 6 * MIB);
     test_error();
-    remove_tmpdir();
     return tap_done();
 }
