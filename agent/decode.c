@@ -1,4 +1,4 @@
-/* decode.c: streaming plain/gzip/zstd decoder with size limits, raw SHA-256 and a completeness probe. */
+/* decode.c: streaming plain/gzip/zstd decoder: size limits, raw SHA-256, completeness probe. */
 #include "decode.h"
 
 #include <errno.h>
@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -274,8 +273,9 @@ static ssize_t gz_between(bd_decoder *d)
         return 0;
     }
     if (p[0] != 0x1f || (avail >= 2 && p[1] != 0x8b))
-        return fail(d, BD_DEC_CORRUPT, "gzip: trailing garbage after member %u at input offset %llu",
-                    d->members, consumed(d));
+        return fail(d, BD_DEC_CORRUPT,
+                    "gzip: trailing garbage after member %u at input offset %llu", d->members,
+                    consumed(d));
     if (inflateReset(&d->z) != Z_OK)
         return fail(d, BD_DEC_IO, "gzip: inflateReset failed");
     d->members++;
@@ -569,27 +569,108 @@ static int zstd_magic_prefix(const unsigned char *p, size_t n)
     return (p[0] & 0xf0) == 0x50 && (n < 2 || memcmp(p + 1, skip, n - 1) == 0);
 }
 
-static bd_decode_status zstd_walk(const unsigned char *map, size_t size, char *err, size_t errlen)
+/* Read exactly n bytes at off: 1 when all were there, 0 when the file ends first, -1 on error. */
+static int pread_exact(int fd, void *buf, size_t n, uint64_t off)
 {
-    size_t off = 0;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return 0;
+        got += (size_t)r;
+    }
+    return 1;
+}
+
+#define ZSTD_TRUNC ((uint64_t)-1)
+#define ZSTD_BAD ((uint64_t)-2)
+#define ZSTD_IOERR ((uint64_t)-3)
+
+/* Walk one frame's block headers with pread (no mmap: a file truncated under
+ * us must not raise SIGBUS). Returns the frame's length or a ZSTD_* code. */
+static uint64_t zstd_frame_len(int fd, uint64_t off, uint64_t size)
+{
+    unsigned char h[18]; /* the longest frame header */
+    size_t n = size - off < sizeof h ? (size_t)(size - off) : sizeof h;
+    if (pread_exact(fd, h, n, off) != 1)
+        return ZSTD_IOERR;
+    if (n >= 4 && (h[0] & 0xf0) == 0x50 && h[1] == 0x2a && h[2] == 0x4d && h[3] == 0x18) {
+        if (n < 8)
+            return ZSTD_TRUNC;
+        uint64_t len = 8 + ((uint64_t)h[4] | (uint64_t)h[5] << 8 | (uint64_t)h[6] << 16 | (uint64_t)h[7] << 24);
+        return off + len > size ? ZSTD_TRUNC : len;
+    }
+    /* Frame header (RFC 8878 3.1.1.1): magic, descriptor, window, dictionary ID, content size. */
+    if (n < 5)
+        return ZSTD_TRUNC;
+    if (h[0] != 0x28 || h[1] != 0xb5 || h[2] != 0x2f || h[3] != 0xfd)
+        return ZSTD_BAD;
+    unsigned fhd = h[4];
+    static const unsigned dict_bytes[4] = {0, 1, 2, 4}, fcs_bytes[4] = {0, 2, 4, 8};
+    int single_segment = (fhd >> 5) & 1, has_checksum = (fhd >> 2) & 1;
+    if (fhd & 0x08)
+        return ZSTD_BAD; /* reserved bit */
+    size_t hsize = 5 + (single_segment ? 0 : 1) + dict_bytes[fhd & 3] +
+                   ((fhd >> 6) == 0 ? (size_t)single_segment : fcs_bytes[fhd >> 6]);
+    if (off + hsize > size)
+        return ZSTD_TRUNC;
+    uint64_t pos = off + hsize;
+    for (;;) {
+        unsigned char b[3];
+        int rc = pos + 3 > size ? 0 : pread_exact(fd, b, 3, pos);
+        if (rc < 0)
+            return ZSTD_IOERR;
+        if (rc == 0)
+            return ZSTD_TRUNC;
+        uint32_t bh = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16;
+        unsigned type = (bh >> 1) & 3;
+        if (type == 3)
+            return ZSTD_BAD;
+        pos += 3 + (type == 1 ? 1 : (bh >> 3));
+        if (pos > size)
+            return ZSTD_TRUNC;
+        if (bh & 1)
+            break;
+    }
+    if (has_checksum)
+        pos += 4;
+    return pos > size ? ZSTD_TRUNC : pos - off;
+}
+
+static bd_decode_status zstd_walk(int fd, uint64_t size, char *err, size_t errlen)
+{
+    uint64_t off = 0;
     unsigned frame = 0;
-
     while (off < size) {
-        size_t rest = size - off, r;
-
+        unsigned char tail[4];
+        uint64_t rest = size - off;
         frame++;
-        if (rest < 4 && !zstd_magic_prefix(map + off, rest))
-            return probe_result(BD_DEC_CORRUPT, err, errlen,
-                                "zstd: trailing garbage after frame %u at offset %zu", frame - 1, off);
-        r = ZSTD_findFrameCompressedSize(map + off, rest);
-        if (ZSTD_isError(r) && ZSTD_getErrorCode(r) == ZSTD_error_srcSize_wrong)
+        if (rest < 4) {
+            if (pread_exact(fd, tail, (size_t)rest, off) != 1)
+                return probe_result(BD_DEC_IO, err, errlen, "read: %s", strerror(errno ? errno : EIO));
+            if (!zstd_magic_prefix(tail, (size_t)rest))
+                return probe_result(BD_DEC_CORRUPT, err, errlen,
+                                    "zstd: trailing garbage after frame %u at offset %llu", frame - 1,
+                                    (unsigned long long)off);
             return probe_result(BD_DEC_TRUNCATED, err, errlen,
-                                "zstd stream truncated: frame %u at offset %zu is incomplete "
-                                "(file has %zu bytes)", frame, off, size);
-        if (ZSTD_isError(r))
-            return probe_result(BD_DEC_CORRUPT, err, errlen, "zstd: %s in frame %u at offset %zu",
-                                ZSTD_getErrorName(r), frame, off);
-        off += r;
+                                "zstd stream truncated: frame %u at offset %llu is incomplete (file has %llu bytes)",
+                                frame, (unsigned long long)off, (unsigned long long)size);
+        }
+        uint64_t len = zstd_frame_len(fd, off, size);
+        if (len == ZSTD_IOERR)
+            return probe_result(BD_DEC_IO, err, errlen, "read: %s", strerror(errno ? errno : EIO));
+        if (len == ZSTD_TRUNC)
+            return probe_result(BD_DEC_TRUNCATED, err, errlen,
+                                "zstd stream truncated: frame %u at offset %llu is incomplete (file has %llu bytes)",
+                                frame, (unsigned long long)off, (unsigned long long)size);
+        if (len == ZSTD_BAD)
+            return probe_result(BD_DEC_CORRUPT, err, errlen, "zstd: not a valid frame (frame %u at offset %llu)",
+                                frame, (unsigned long long)off);
+        off += len;
     }
     return probe_result(BD_DEC_OK, err, errlen, "%s", "");
 }
@@ -597,21 +678,12 @@ static bd_decode_status zstd_walk(const unsigned char *map, size_t size, char *e
 static bd_decode_status probe_zstd(int fd, char *err, size_t errlen)
 {
     struct stat st;
-    void *map;
-    bd_decode_status res;
-
     if (fstat(fd, &st) < 0)
         return probe_result(BD_DEC_IO, err, errlen, "fstat: %s", strerror(errno));
-    if (st.st_size <= 0 || (uint64_t)st.st_size > SIZE_MAX)
+    if (st.st_size <= 0)
         return probe_result(BD_DEC_IO, err, errlen, "zstd probe: unexpected file size %lld",
                             (long long)st.st_size);
-    map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED)
-        return probe_result(BD_DEC_IO, err, errlen, "mmap: %s", strerror(errno));
-    res = zstd_walk(map, (size_t)st.st_size, err, errlen);
-    if (munmap(map, (size_t)st.st_size) < 0 && res == BD_DEC_OK)
-        return probe_result(BD_DEC_IO, err, errlen, "munmap: %s", strerror(errno));
-    return res;
+    return zstd_walk(fd, (uint64_t)st.st_size, err, errlen);
 }
 
 /* gzip: decode everything through a pread-based decoder and throw the output away. */

@@ -1,4 +1,4 @@
-/* decode.h: streaming plain/gzip/zstd decoder with size limits, raw SHA-256 and a completeness probe. */
+/* decode.h: streaming plain/gzip/zstd decoder: size limits, raw SHA-256, completeness probe. */
 #ifndef BD_DECODE_H
 #define BD_DECODE_H
 
@@ -27,7 +27,7 @@ typedef struct bd_decoder bd_decoder;
 
 /* Sniff magic bytes: gzip 1f8b, zstd 28b52ffd or a skippable frame 0x184D2A5?, else plain.
  * Known but unsupported formats (zip, bzip2, xz, 7z, lz4, compress) return BD_COMP_PLAIN and set
- * *unsupported_name (if not NULL) to the format's name; otherwise *unsupported_name is set to NULL. */
+ * *unsupported_name (if not NULL) to the format's name; otherwise it is set to NULL. */
 bd_compression bd_sniff(const unsigned char *head, size_t len, const char **unsupported_name);
 
 /* "plain", "gzip" or "zstd". */

@@ -15,7 +15,7 @@ static int tap_n, tap_failed;
 __attribute__((format(printf, 4, 5), unused)) static void tap_ok_(int ok, const char *file, int line,
                                                                  const char *fmt, ...);
 #include <stdarg.h>
-static void tap_vline_(int ok, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void tap_vline_(int ok, const char *fmt, va_list ap)
 {
     tap_n++;
     if (!ok)

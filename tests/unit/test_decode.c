@@ -1,4 +1,4 @@
-/* test_decode.c: TAP tests for the plain/gzip/zstd decoder, its limits, SHA-256 and completeness probe. */
+/* test_decode.c: TAP tests for the decoder: formats, damage, limits, SHA-256, probe. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -374,7 +374,8 @@ static void expect_fail(const char *what, const void *raw, size_t rawlen, bd_dec
 static void test_sniff(void)
 {
     const char *name = "x";
-    static const unsigned char zst[] = { 0x28, 0xb5, 0x2f, 0xfd }, skip[] = { 0x5e, 0x2a, 0x4d, 0x18 };
+    static const unsigned char zst[] = { 0x28, 0xb5, 0x2f, 0xfd };
+    static const unsigned char skip[] = { 0x5e, 0x2a, 0x4d, 0x18 };
 
     TAP_EQ_INT(bd_sniff((const unsigned char *)"", 0, &name), BD_COMP_PLAIN, "sniff empty: plain");
     TAP_OK(name == NULL, "sniff empty: no unsupported name");
@@ -393,13 +394,15 @@ static void test_sniff(void)
     TAP_EQ_STR(name, "xz", "sniff xz: named");
     bd_sniff((const unsigned char *)"7z\xbc\xaf\x27\x1c", 6, &name);
     TAP_EQ_STR(name, "7z", "sniff 7z: named");
-    TAP_EQ_INT(bd_sniff((const unsigned char *)"a\tb\n", 4, NULL), BD_COMP_PLAIN, "sniff TSV, NULL name");
+    TAP_EQ_INT(bd_sniff((const unsigned char *)"a\tb\n", 4, NULL), BD_COMP_PLAIN,
+               "sniff TSV, NULL name");
     TAP_EQ_STR(bd_compression_name(BD_COMP_PLAIN), "plain", "name plain");
     TAP_EQ_STR(bd_compression_name(BD_COMP_GZIP), "gzip", "name gzip");
     TAP_EQ_STR(bd_compression_name(BD_COMP_ZSTD), "zstd", "name zstd");
 }
 
-static void test_good_streams(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+static void test_good_streams(const unsigned char *a, size_t alen, const unsigned char *b,
+                              size_t blen)
 {
     buf_t ab = { 0 }, g = { 0 }, z = { 0 };
 
@@ -429,7 +432,8 @@ static void test_good_streams(const unsigned char *a, size_t alen, const unsigne
     expect_ok("zstd two frames", z.p, z.len, ab.p, ab.len, BD_COMP_ZSTD, 4093);
     z.len = 0;
     zstd_add(&z, b, 20000, 0);
-    expect_ok("zstd small frame without checksum, 1-byte reads", z.p, z.len, b, 20000, BD_COMP_ZSTD, 1);
+    expect_ok("zstd small frame without checksum, 1-byte reads", z.p, z.len, b, 20000,
+              BD_COMP_ZSTD, 1);
     z.len = 0;
     zstd_add(&z, b, 20000, 1);
     zstd_add(&z, b + 20000, 20000, 0);
@@ -525,7 +529,8 @@ static void test_truncated(const unsigned char *a, size_t alen)
                 "truncated", 1);
     first = z.len;
     zstd_add(&z, a, 1000, 0);
-    expect_fail("zstd 2nd frame: 2 bytes of magic", z.p, first + 2, BD_DEC_TRUNCATED, "truncated", 1);
+    expect_fail("zstd 2nd frame: 2 bytes of magic", z.p, first + 2, BD_DEC_TRUNCATED, "truncated",
+                1);
     expect_fail("zstd 2nd frame: header only", z.p, first + 6, BD_DEC_TRUNCATED, "truncated", 1);
     z.len = 0;
     zstd_add(&z, a, 1000, 0);
@@ -568,7 +573,8 @@ static void test_corrupt(const unsigned char *a, size_t alen)
     expect_fail("gzip unknown method", c, g.len, BD_DEC_CORRUPT, "gzip: ", 1);
     memcpy(c, g.p, g.len);
     memcpy(c + g.len, "garbage\n", 8);
-    expect_fail("gzip trailing garbage", c, g.len + 8, BD_DEC_CORRUPT, "trailing garbage after member 1", 1);
+    expect_fail("gzip trailing garbage", c, g.len + 8, BD_DEC_CORRUPT,
+                "trailing garbage after member 1", 1);
     memcpy(c + g.len, "\x1f\x00", 2);
     expect_fail("gzip trailing 1f 00", c, g.len + 2, BD_DEC_CORRUPT, "trailing garbage", 1);
     memcpy(c + g.len, "\0\0\0\0x", 5);
@@ -642,7 +648,8 @@ static void expect_too_big(const char *what, const bd_decode_limits *lim, size_t
         TAP_OK(r.bytes_out > max_out && r.bytes_out <= max_out + chunk,
                "%s: stopped early, bytes_out %llu within limit + one buffer", what,
                (unsigned long long)r.bytes_out);
-        TAP_EQ_INT(r.bytes_out, max_out + 1, "%s: bytes_out is exactly limit + 1 (documented)", what);
+        TAP_EQ_INT(r.bytes_out, max_out + 1, "%s: bytes_out is exactly limit + 1 (documented)",
+                   what);
     }
     result_free(&r);
 }
@@ -660,13 +667,15 @@ static void test_bombs(void)
     decode_file("f", NULL, MIB, &r);
     TAP_OK(r.st == BD_DEC_OK && r.bytes_out == 64ull * MIB, "gzip bomb really inflates to 64 MiB");
     result_free(&r);
-    expect_too_big("gzip bomb, 64 KiB reads", &lim, 65536, "decoded size exceeds the limit of 1048576 bytes", MIB);
+    expect_too_big("gzip bomb, 64 KiB reads", &lim, 65536,
+                   "decoded size exceeds the limit of 1048576 bytes", MIB);
     expect_too_big("gzip bomb, 4 MiB reads", &lim, 4 * MIB, "decoded size exceeds", MIB);
     write_file("f", z.p, z.len);
     decode_file("f", NULL, MIB, &r);
     TAP_OK(r.st == BD_DEC_OK && r.bytes_out == 64ull * MIB, "zstd bomb really decodes to 64 MiB");
     result_free(&r);
-    expect_too_big("zstd bomb, 64 KiB reads", &lim, 65536, "decoded size exceeds the limit of 1048576 bytes", MIB);
+    expect_too_big("zstd bomb, 64 KiB reads", &lim, 65536,
+                   "decoded size exceeds the limit of 1048576 bytes", MIB);
     expect_too_big("zstd bomb, 4 MiB reads", &lim, 4 * MIB, "decoded size exceeds", MIB);
     free(g.p);
     free(z.p);
@@ -680,7 +689,8 @@ static void test_limits(const unsigned char *a, size_t alen)
 
     write_file("f", a, 1000);
     lim = (bd_decode_limits){ 999, 0 };
-    expect_too_big("plain 1000 bytes, max_input 999", &lim, 65536, "input size exceeds the limit of 999 bytes", 0);
+    expect_too_big("plain 1000 bytes, max_input 999", &lim, 65536,
+                   "input size exceeds the limit of 999 bytes", 0);
     decode_file("f", &lim, 65536, &r);
     TAP_EQ_INT(r.bytes_in, 1000, "max_input: reads only one byte past the limit");
     result_free(&r);
@@ -692,10 +702,12 @@ static void test_limits(const unsigned char *a, size_t alen)
     result_free(&r);
     lim = (bd_decode_limits){ 1000, 1000 };
     decode_file("f", &lim, 100, &r);
-    TAP_OK(r.st == BD_DEC_OK && r.last == 0 && r.out.len == 1000, "plain 1000 bytes at both limits exactly: OK");
+    TAP_OK(r.st == BD_DEC_OK && r.last == 0 && r.out.len == 1000,
+           "plain 1000 bytes at both limits exactly: OK");
     result_free(&r);
     lim = (bd_decode_limits){ 0, 999 };
-    expect_too_big("plain 1000 bytes, max_output 999", &lim, 100, "decoded size exceeds the limit of 999 bytes", 999);
+    expect_too_big("plain 1000 bytes, max_output 999", &lim, 100,
+                   "decoded size exceeds the limit of 999 bytes", 999);
 
     gzip_add(&g, a, alen, 6, Z_DEFAULT_STRATEGY);
     write_file("f", g.p, g.len);
@@ -723,7 +735,8 @@ static void test_io_error(void)
     TAP_EQ_INT(r.last, -1, "read on a directory fails");
     TAP_EQ_INT(r.st, BD_DEC_IO, "directory: BD_DEC_IO (%s)", r.err);
     TAP_OK(strstr(r.err, strerror(EISDIR)) != NULL, "directory: reason has strerror");
-    TAP_EQ_INT(bd_probe_complete(fd, err, sizeof err), BD_DEC_IO, "probe on a directory: IO (%s)", err);
+    TAP_EQ_INT(bd_probe_complete(fd, err, sizeof err), BD_DEC_IO, "probe on a directory: IO (%s)",
+               err);
     result_free(&r);
     close(fd);
 }

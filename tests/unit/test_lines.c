@@ -190,7 +190,8 @@ typedef struct {
     bd_lines *lines;
 } splitter;
 
-static void splitter_open(splitter *s, const unsigned char *data, size_t len, int as, size_t max_line)
+static void splitter_open(splitter *s, const unsigned char *data, size_t len, int as,
+                          size_t max_line)
 {
     buf_t z = { 0 };
 
@@ -205,7 +206,8 @@ static void splitter_open(splitter *s, const unsigned char *data, size_t len, in
     s->fd = open(datafile, O_RDONLY);
     if (s->fd < 0)
         bail("open %s: %s", datafile, strerror(errno));
-    if (bd_decoder_open(&s->dec, s->fd, NULL, 0) < 0 || bd_lines_open(&s->lines, s->dec, max_line) < 0)
+    if (bd_decoder_open(&s->dec, s->fd, NULL, 0) < 0 ||
+        bd_lines_open(&s->lines, s->dec, max_line) < 0)
         bail("open decoder/lines: %s", strerror(errno));
 }
 
@@ -334,7 +336,8 @@ static void test_empty(void)
         splitter_open(&s, (const unsigned char *)"", 0, as, 100);
         TAP_EQ_INT(bd_lines_next(s.lines, &line, &len, &lineno), BD_LINE_EOF, "empty via %s: EOF",
                    as_name[as]);
-        TAP_OK(line == NULL && len == 0 && lineno == 0, "empty via %s: no line, lineno 0", as_name[as]);
+        TAP_OK(line == NULL && len == 0 && lineno == 0, "empty via %s: no line, lineno 0",
+               as_name[as]);
         splitter_close(&s);
     }
 }
@@ -360,11 +363,15 @@ static void test_long_skip(void)
 
         splitter_open(&s, b.p, b.len, AS_PLAIN, 1000);
         bd_lines_next(s.lines, &line, &len, &lineno);
-        TAP_EQ_INT(bd_lines_next(s.lines, &line, &len, &lineno), BD_LINE_TOO_LONG, "long line: TOO_LONG");
-        TAP_OK(line == NULL && len == 3 * MIB + 17 && lineno == 2, "long line: total length %zu, line 2", len);
+        TAP_EQ_INT(bd_lines_next(s.lines, &line, &len, &lineno), BD_LINE_TOO_LONG,
+                   "long line: TOO_LONG");
+        TAP_OK(line == NULL && len == 3 * MIB + 17 && lineno == 2,
+               "long line: total length %zu, line 2", len);
         TAP_EQ_INT(bd_lines_next(s.lines, &line, &len, &lineno), BD_LINE_OK, "next line OK");
-        TAP_OK(len == 5 && memcmp(line, "after", 5) == 0 && lineno == 3, "next line is \"after\", line 3");
-        TAP_EQ_INT(bd_lines_next(s.lines, &line, &len, &lineno), BD_LINE_TOO_LONG, "final long line: TOO_LONG");
+        TAP_OK(len == 5 && memcmp(line, "after", 5) == 0 && lineno == 3,
+               "next line is \"after\", line 3");
+        TAP_EQ_INT(bd_lines_next(s.lines, &line, &len, &lineno), BD_LINE_TOO_LONG,
+                   "final long line: TOO_LONG");
         TAP_OK(len == 2 * MIB && lineno == 4, "final long line: length without CR, line 4");
         TAP_EQ_INT(bd_lines_next(s.lines, &line, &len, &lineno), BD_LINE_EOF, "then EOF");
         splitter_close(&s);
@@ -476,13 +483,15 @@ static void test_error(void)
     gzip_buf(&g, "one\ntwo\nthree\n", 14);
     write_data(g.p, g.len - 8);
     fd = open(datafile, O_RDONLY);
-    if (fd < 0 || bd_decoder_open(&s.dec, fd, NULL, 0) < 0 || bd_lines_open(&s.lines, s.dec, 100) < 0)
+    if (fd < 0 || bd_decoder_open(&s.dec, fd, NULL, 0) < 0 ||
+        bd_lines_open(&s.lines, s.dec, 100) < 0)
         bail("open: %s", strerror(errno));
     s.fd = fd;
     while ((r = bd_lines_next(s.lines, &line, &len, &lineno)) == BD_LINE_OK)
         good++;
     TAP_EQ_INT(r, BD_LINE_ERROR, "truncated gzip: BD_LINE_ERROR");
-    TAP_EQ_INT(bd_decoder_status(s.dec), BD_DEC_TRUNCATED, "truncated gzip: decoder says TRUNCATED");
+    TAP_EQ_INT(bd_decoder_status(s.dec), BD_DEC_TRUNCATED,
+               "truncated gzip: decoder says TRUNCATED");
     TAP_EQ_INT(bd_lines_next(s.lines, &line, &len, &lineno), BD_LINE_ERROR, "error is sticky");
     printf("# %zu lines before the error\n", good);
     splitter_close(&s);
