@@ -49,12 +49,12 @@ int bd_claim_split(const char *claimed, char id[BD_CLAIM_ID_MAX], const char **n
     return 0;
 }
 
-int bd_claim_each(const bd_inbox *in,
-                  void (*cb)(const bd_inbox *in, const char *claim_id, const char *claim_path, const char *name,
-                             void *arg),
-                  void *arg)
+static int claim_each_in(const bd_inbox *in, const char *dir,
+                         void (*cb)(const bd_inbox *in, const char *claim_id, const char *claim_path,
+                                    const char *name, void *arg),
+                         void *arg)
 {
-    DIR *d = opendir(in->claim_dir);
+    DIR *d = opendir(dir);
     if (!d)
         return errno == ENOENT ? 0 : -1;
     struct dirent *de;
@@ -63,14 +63,24 @@ int bd_claim_each(const bd_inbox *in,
         const char *name;
         if (de->d_name[0] == '.')
             continue;
-        if (bd_claim_split(de->d_name, id, &name) < 0 ||
-            bd_path_join(path, sizeof path, in->claim_dir, de->d_name) < 0) {
-            log_warn("partner %s: %s/%s is not a claim of this agent; leaving it alone", in->partner->name,
-                     in->claim_dir, de->d_name);
+        if (bd_claim_split(de->d_name, id, &name) < 0 || bd_path_join(path, sizeof path, dir, de->d_name) < 0) {
+            log_warn("partner %s: %s/%s is not a claim of this agent; leaving it alone", in->partner->name, dir,
+                     de->d_name);
             continue;
         }
         cb(in, id, path, name, arg);
     }
     closedir(d);
     return 0;
+}
+
+int bd_claim_each(const bd_inbox *in,
+                  void (*cb)(const bd_inbox *in, const char *claim_id, const char *claim_path, const char *name,
+                             void *arg),
+                  void *arg)
+{
+    int rc = claim_each_in(in, in->claim_dir, cb, arg);
+    if (in->alt_claim_dir[0] && claim_each_in(in, in->alt_claim_dir, cb, arg) < 0)
+        rc = -1;
+    return rc;
 }

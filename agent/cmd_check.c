@@ -81,7 +81,13 @@ int bd_cmd_check(const char *config_path)
     snprintf(where, sizeof where, "%s:0", cfg->path);
     rc |= check_writable_dir(where, "state_dir", cfg->state_dir);
     rc |= check_writable_dir(where, "outbox", cfg->outbox);
-    rc |= check_writable_dir(where, "receipts", cfg->receipts);
+    char receipts_dir[PATH_MAX];
+    if (bd_dirname(receipts_dir, sizeof receipts_dir, cfg->receipts) == 0)
+        rc |= check_writable_dir(where, "receipts", receipts_dir);
+    if (access(cfg->receipts, F_OK) == 0 && access(cfg->receipts, W_OK) < 0) {
+        fprintf(stderr, "%s: receipts %s: not writable by this user: %s\n", where, cfg->receipts, strerror(errno));
+        rc = -1;
+    }
     for (size_t i = 0; i < cfg->npartners; i++)
         rc |= check_inbox(&cfg->partners[i]);
     size_t nplugins = 0;

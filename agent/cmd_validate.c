@@ -155,6 +155,8 @@ int bd_cmd_validate(int argc, char **argv)
         bd_config_free(cfg);
         return 2;
     }
+    if (errors)
+        fprintf(stderr, "batchdrop validate: plugins refused:\n%s", errors);
     free(errors);
     bd_matchstore *ms = o.config && p->ids == BD_IDS_PARTNER ? open_store_readonly(cfg) : NULL;
     int rc = 0;

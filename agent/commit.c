@@ -17,8 +17,9 @@
 
 /* ---------------------------------------------------------------- receipts log */
 
-/* Cut a torn last line (a crash mid-append) and tell whether the last
- * complete line is this claim's receipt. 1 = already there, 0 = not, -1 = error. */
+/* Cut a torn last line (a crash mid-append) and tell whether the log's last
+ * MiB holds this claim's receipt. 1 = already there, 0 = not, -1 = error.
+ * Commits are serialized, so a receipt not yet marked done sits near the end. */
 static int receipt_already_logged(const char *log_path, const char *claim_id)
 {
     int fd = open(log_path, O_RDWR | O_CLOEXEC);
@@ -43,12 +44,9 @@ static int receipt_already_logged(const char *log_path, const char *claim_id)
             goto out;
     }
     tail[end] = '\0';
-    size_t line_start = end ? end - 1 : 0;
-    while (line_start > 0 && tail[line_start - 1] != '\n')
-        line_start--;
     char needle[128];
     snprintf(needle, sizeof needle, "\"id\":\"%s\"", claim_id);
-    result = strstr(tail + line_start, needle) != NULL;
+    result = strstr(tail, needle) != NULL;
 out:
     free(tail);
     close(fd);
@@ -167,10 +165,17 @@ static int replay(bd_agent *a, const char *claim_id, json_t *jr)
 
 /* ---------------------------------------------------------------- deciding the outcome */
 
+/* The ledger key: one partner's content. The same bytes from two partners are two deliveries. */
+static void ledger_key(const bd_job *j, char *key, size_t len)
+{
+    snprintf(key, len, "%s/%s", j->r.partner, j->r.sha256);
+}
+
 static int check_duplicate(bd_agent *a, bd_job *j, const char *claim_id, int *was_rejected)
 {
-    char *entry = NULL;
-    int rc = bd_ledger_lookup(a->ledger, j->r.sha256, &entry);
+    char *entry = NULL, key[200];
+    ledger_key(j, key, sizeof key);
+    int rc = bd_ledger_lookup(a->ledger, key, &entry);
     if (rc <= 0)
         return rc;
     json_t *e = json_loads(entry, 0, NULL);
@@ -237,13 +242,13 @@ static json_t *build_journal(bd_agent *a, bd_job *j, const char *claim_id, const
 
 static int journal_intent(bd_agent *a, bd_job *j, const char *claim_id, json_t *jr, int record_sha)
 {
-    char err[256];
+    char err[256], key[200];
     char *journal = json_dumps(jr, JSON_COMPACT);
     char *entry = record_sha ? ledger_entry(j, claim_id) : NULL;
     int rc = -1;
+    ledger_key(j, key, sizeof key);
     if (journal && (!record_sha || entry))
-        rc = bd_ledger_journal_put(a->ledger, claim_id, journal, record_sha ? j->r.sha256 : NULL, entry, err,
-                                   sizeof err);
+        rc = bd_ledger_journal_put(a->ledger, claim_id, journal, record_sha ? key : NULL, entry, err, sizeof err);
     else
         snprintf(err, sizeof err, "out of memory");
     if (rc < 0)
@@ -270,7 +275,12 @@ static int commit_idsync(bd_job *j)
 int bd_commit_job(bd_agent *a, bd_job *j, const char *claim_id, const char *claim_path)
 {
     int was_rejected = 0;
-    int dup = j->r.sha256[0] ? check_duplicate(a, j, claim_id, &was_rejected) : 0;
+    /* Only files that were processed ok are in the ledger: a rejected file sent
+     * again is judged again (it may pass after a config change), and every
+     * empty file is "empty", not a duplicate of the first one. */
+    int dup = j->r.sha256[0] && strcmp(j->r.status, BD_STATUS_OK) == 0
+                  ? check_duplicate(a, j, claim_id, &was_rejected)
+                  : 0;
     if (dup < 0) {
         log_error("claim %s: cannot read the ledger", claim_id);
         return -1;
@@ -288,7 +298,7 @@ int bd_commit_job(bd_agent *a, bd_job *j, const char *claim_id, const char *clai
         log_error("claim %s: out of memory building the journal entry", claim_id);
         return -1;
     }
-    int rc = journal_intent(a, j, claim_id, jr, !dup && j->r.sha256[0]);
+    int rc = journal_intent(a, j, claim_id, jr, ok && j->r.sha256[0]);
     if (rc == 0 && replay(a, claim_id, jr) < 0)
         rc = -2;
     json_decref(jr);

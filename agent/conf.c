@@ -197,6 +197,8 @@ static int get_bool(loader *ld, const config_setting_t *group, const char *key, 
 static int parse_size(const char *s, uint64_t *out)
 {
     char *end;
+    if (*s < '0' || *s > '9')
+        return -1; /* strtoull would accept "-1" as a huge number */
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || end == s)
@@ -299,17 +301,31 @@ static int load_segments(loader *ld, const config_setting_t *arr, bd_partner *p)
     return 0;
 }
 
+static int get_segment_id(loader *ld, const config_setting_t *r, long long *seg)
+{
+    config_setting_t *s = config_setting_get_member(r, "segment");
+    if (!s)
+        return 0;
+    int t = config_setting_type(s);
+    if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || config_setting_get_int64(s) < 0) {
+        add_error(ld, s, "'segment' must be a non-negative integer");
+        return -1;
+    }
+    *seg = config_setting_get_int64(s);
+    return 0;
+}
+
 static int load_rule(loader *ld, const config_setting_t *r, bd_rule *rule)
 {
     const char *key = NULL, *value = NULL;
-    double seg = -1;
+    long long seg = -1;
     if (!config_setting_is_group(r)) {
         add_error(ld, r, "each rule must be a group: { key = \"product\"; value = \"tablet\"; segment = 123; }");
         return -1;
     }
     check_unknown_keys(ld, r, rule_keys, "a rule");
     if (get_string(ld, r, "key", &key) < 0 || get_string(ld, r, "value", &value) < 0 ||
-        get_number(ld, r, "segment", &seg, 0, 9e18) < 0)
+        get_segment_id(ld, r, &seg) < 0)
         return -1;
     if (!key || !*key || !value || seg < 0) {
         add_error(ld, r, "a rule needs 'key', 'value' and 'segment'");

@@ -160,8 +160,11 @@ static void leave_for_retry(bd_agent *a, const char *claim_id, const char *what)
     a->internal_errors++;
     a->stats.retried++;
     a->next_claim_retry = bd_monotonic() + a->cfg->retry_interval;
-    log_error("claim %s: %s; the file stays claimed and is retried in %.0f s", claim_id, what,
-              a->cfg->retry_interval);
+    if (a->sigfd >= 0)
+        log_error("claim %s: %s; the file stays claimed and is retried in %.0f s", claim_id, what,
+                  a->cfg->retry_interval);
+    else
+        log_error("claim %s: %s; the file stays claimed and is retried by the next run", claim_id, what);
 }
 
 static int handle_incomplete(bd_agent *a, bd_inbox *in, bd_job *j, const char *claim_path)
@@ -432,7 +435,7 @@ static int wait_timeout_ms(double next_poll, double next_sweep, double next_retr
     return (int)(t * 1000) + 1;
 }
 
-static void run_loop(bd_agent *a, bd_watch *w)
+static int run_loop(bd_agent *a, bd_watch *w)
 {
     double next_sweep = bd_monotonic() + a->cfg->scan_interval;
     double next_poll = poll_inboxes(a);
@@ -440,8 +443,8 @@ static void run_loop(bd_agent *a, bd_watch *w)
         struct pollfd fds[2] = {{.fd = a->sigfd, .events = POLLIN}, {.fd = w->fd, .events = POLLIN}};
         int timeout = wait_timeout_ms(next_poll, next_sweep, a->next_claim_retry, bd_monotonic());
         if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
-            log_error("poll failed: %s", strerror(errno));
-            break;
+            log_error("poll failed: %s; exiting so that the service manager restarts the agent", strerror(errno));
+            return 1;
         }
         if (stop_requested(a))
             break;
@@ -457,6 +460,7 @@ static void run_loop(bd_agent *a, bd_watch *w)
             requeue_claims(a);
         next_poll = poll_inboxes(a);
     }
+    return 0;
 }
 
 int bd_agent_run(bd_agent *a)
@@ -471,10 +475,10 @@ int bd_agent_run(bd_agent *a)
              a->ninboxes, a->plugins.n);
     recover(a);
     scan_all(a);
-    run_loop(a, &w);
+    int rc = run_loop(a, &w);
     bd_watch_close(&w);
     log_info("stopped: %llu ok, %llu rejected, %llu duplicate, %llu retries", (unsigned long long)a->stats.ok,
              (unsigned long long)a->stats.rejected, (unsigned long long)a->stats.duplicate,
              (unsigned long long)a->stats.retried);
-    return 0;
+    return rc;
 }

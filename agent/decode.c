@@ -687,21 +687,22 @@ static bd_decode_status probe_zstd(int fd, char *err, size_t errlen)
 }
 
 /* gzip: decode everything through a pread-based decoder and throw the output away. */
-static bd_decode_status probe_gzip(int fd, char *err, size_t errlen)
+static bd_decode_status probe_gzip(int fd, const bd_decode_limits *lim, char *err, size_t errlen)
 {
     bd_decoder *d;
     unsigned char *scratch = malloc(BD_DEC_INBUF);
     ssize_t n = 0;
     bd_decode_status st;
 
-    if (!scratch || decoder_open(&d, fd, NULL, 0, 1) < 0) {
+    if (!scratch || decoder_open(&d, fd, lim, 0, 1) < 0) {
         free(scratch);
         return probe_result(BD_DEC_IO, err, errlen, "gzip probe: %s", strerror(ENOMEM));
     }
     do
         n = bd_decoder_read(d, scratch, BD_DEC_INBUF);
     while (n > 0);
-    st = probe_result(d->status, err, errlen, "%s", d->err);
+    /* Over a limit: no point inflating further; the job rejects it with a receipt. */
+    st = probe_result(d->status == BD_DEC_TOO_BIG ? BD_DEC_OK : d->status, err, errlen, "%s", d->err);
     bd_decoder_free(d);
     free(scratch);
     return st;
@@ -725,6 +726,11 @@ static int pread_head(int fd, unsigned char *buf, size_t len, size_t *got)
 
 bd_decode_status bd_probe_complete(int fd, char *err, size_t errlen)
 {
+    return bd_probe_complete_within(fd, NULL, err, errlen);
+}
+
+bd_decode_status bd_probe_complete_within(int fd, const bd_decode_limits *lim, char *err, size_t errlen)
+{
     unsigned char head[16];
     size_t got;
     const char *uns = NULL;
@@ -739,6 +745,6 @@ bd_decode_status bd_probe_complete(int fd, char *err, size_t errlen)
     if (c == BD_COMP_ZSTD)
         return probe_zstd(fd, err, errlen);
     if (c == BD_COMP_GZIP)
-        return probe_gzip(fd, err, errlen);
+        return probe_gzip(fd, lim, err, errlen);
     return probe_result(BD_DEC_OK, err, errlen, "%s", "");
 }

@@ -72,5 +72,9 @@ void bd_decoder_free(bd_decoder *d);
  * BD_DEC_CORRUPT, BD_DEC_UNSUPPORTED or BD_DEC_IO; the reason goes to err (may be NULL).
  * The zstd walk maps the file: the file must not be truncated while the probe runs (SIGBUS). */
 bd_decode_status bd_probe_complete(int fd, char *err, size_t errlen);
+/* The same within limits: a gzip stream over lim->max_output (or input over
+ * lim->max_input) stops the probe early and counts as complete, so that the
+ * job rejects it with a receipt instead of the probe inflating a bomb. */
+bd_decode_status bd_probe_complete_within(int fd, const bd_decode_limits *lim, char *err, size_t errlen);
 
 #endif

@@ -141,12 +141,30 @@ static int host_emit_record(bd_host_ctx *ctx, const bd_record *rec)
     return store_record(j, ours);
 }
 
+/* What a plugin emits must still fit the store: otherwise it is the row's fault, not ours. */
+static int idsync_row_storable(bd_job *j, const bd_idsync_row *row, int64_t to_dpid)
+{
+    const char *why = NULL;
+    for (size_t i = 0; i < row->ncols && !why; i++)
+        if (row->col_lens[i] == 0 || row->col_lens[i] > BD_MATCH_MAX_ID)
+            why = "an ID is empty or longer than the match table keys (400 bytes)";
+    if (!why && to_dpid == 0 && !bd_is_our_id(row->cols[0], row->col_lens[0]))
+        why = "column 1 must hold 38-digit user IDs when the master DPID is 0";
+    if (!why)
+        return 1;
+    j->r.c.invalid_ids++;
+    bd_samples_add(&j->r.samples, BD_SAMPLE_INVALID_ID, row->line, why);
+    return 0;
+}
+
 static int host_emit_idsync(bd_host_ctx *ctx, const bd_idsync_row *row)
 {
     bd_job *j = job_of(ctx);
     if (j->host_stop || j->info.kind != BD_FILE_IDSYNC || row->ncols != (size_t)j->info.ndpids || row->ncols < 2)
         return -1;
     int64_t to_dpid = j->info.dpids[0]; /* master DPID; 0 means column 1 holds our own IDs */
+    if (!idsync_row_storable(j, row, to_dpid))
+        return 0;
     for (size_t i = 1; i < row->ncols; i++) {
         if (j->batch && bd_matchbatch_put(j->batch, j->info.dpids[i], row->cols[i], row->col_lens[i], to_dpid,
                                           row->cols[0], row->col_lens[0]) < 0) {

@@ -20,9 +20,15 @@
  * reach), else in a hidden folder inside the inbox. */
 static int choose_claim_dir(bd_inbox *in, const bd_config *cfg, const bd_partner *p)
 {
-    if (bd_mkdir_p(cfg->state_dir, 0750) == 0 && bd_same_filesystem(cfg->state_dir, p->inbox) == 1)
-        return bd_fmt(in->claim_dir, sizeof in->claim_dir, "%s/claims/%s", cfg->state_dir, p->name);
-    return bd_fmt(in->claim_dir, sizeof in->claim_dir, "%s/.batchdrop/%s", p->inbox, cfg->agent_id);
+    char in_state[PATH_MAX], in_inbox[PATH_MAX];
+    if (bd_fmt(in_state, sizeof in_state, "%s/claims/%s", cfg->state_dir, p->name) < 0 ||
+        bd_fmt(in_inbox, sizeof in_inbox, "%s/.batchdrop/%s", p->inbox, cfg->agent_id) < 0)
+        return -1;
+    int shared = bd_mkdir_p(cfg->state_dir, 0750) == 0 && bd_same_filesystem(cfg->state_dir, p->inbox) == 1;
+    /* The other place is remembered: claims a crash left there before a move of state_dir are resumed. */
+    snprintf(in->claim_dir, sizeof in->claim_dir, "%s", shared ? in_state : in_inbox);
+    snprintf(in->alt_claim_dir, sizeof in->alt_claim_dir, "%s", shared ? in_inbox : in_state);
+    return 0;
 }
 
 int bd_inbox_init(bd_inbox *in, const bd_config *cfg, const bd_partner *p, char *err, size_t errlen)
@@ -30,6 +36,8 @@ int bd_inbox_init(bd_inbox *in, const bd_config *cfg, const bd_partner *p, char 
     memset(in, 0, sizeof *in);
     in->partner = p;
     in->wd = -1;
+    in->max_file_size = cfg->max_file_size;
+    in->max_decoded_size = cfg->max_decoded_size;
     struct stat st;
     if (stat(p->inbox, &st) < 0) {
         snprintf(err, errlen, "partner %s: inbox %s: %s", p->name, p->inbox, strerror(errno));
@@ -45,7 +53,7 @@ int bd_inbox_init(bd_inbox *in, const bd_config *cfg, const bd_partner *p, char 
     }
     if (bd_mkdir_p(in->claim_dir, 0750) < 0) {
         snprintf(err, errlen, "partner %s: cannot create the claim folder %s: %s (the agent needs write access "
-                 "to the inbox)", p->name, in->claim_dir, strerror(errno));
+                 "to it)", p->name, in->claim_dir, strerror(errno));
         return -1;
     }
     return 0;
@@ -170,10 +178,11 @@ static int same_version(const bd_candidate *c, const struct stat *st)
 static int stream_complete(bd_inbox *in, bd_candidate *c, const char *path, const struct stat *st)
 {
     char why[256] = "";
+    bd_decode_limits lim = {.max_input = in->max_file_size, .max_output = in->max_decoded_size};
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return errno == ENOENT ? 0 : -1;
-    bd_decode_status s = bd_probe_complete(fd, why, sizeof why);
+    bd_decode_status s = bd_probe_complete_within(fd, &lim, why, sizeof why);
     close(fd);
     if (s == BD_DEC_IO)
         return -1;

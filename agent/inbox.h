@@ -3,6 +3,7 @@
 #define BD_INBOX_H
 #include "conf.h"
 #include <limits.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -17,7 +18,9 @@ typedef struct bd_candidate {
 typedef struct bd_inbox {
     const bd_partner *partner;
     char claim_dir[PATH_MAX]; /* state_dir/claims/<partner> or <inbox>/.batchdrop/<agent_id>: same file system */
+    char alt_claim_dir[PATH_MAX]; /* the other possible place, searched for claims left by a crash */
     int wd;                   /* inotify watch, -1 when none */
+    uint64_t max_file_size, max_decoded_size; /* limits of the completeness probe */
     bd_candidate *c;
     size_t n, cap;
 } bd_inbox;

@@ -84,8 +84,8 @@ is "$(awk '{print $2}' "$T/crash.sum" | sort | uniq -c | tr -s ' ')" "$(awk '{pr
    "statuses equal a clean run's"
 if command -v mdb_stat >/dev/null; then
     files=$(mdb_stat -s files "$T/crash/state/ledger" | awk '/Entries/ {print $2}')
-    distinct=$(jq -r 'select(.status != "duplicate") | .sha256' "$T/crash/log/receipts.jsonl" | sort -u | wc -l)
-    is "$files" "$((distinct + 1))" "the ledger holds one entry per distinct content received (+1: the ID-sync file)"
+    distinct=$(jq -r 'select(.status == "ok") | .sha256' "$T/crash/log/receipts.jsonl" | sort -u | wc -l)
+    is "$files" "$((distinct + 1))" "the ledger holds one entry per distinct content processed ok (+1: the ID-sync file)"
     is "$(mdb_stat -s journal "$T/crash/state/ledger" | awk '/Entries/ {print $2}')" 0 "the commit journal is empty"
 fi
 is "$(mdb_stat "$T/crash/state/match" | awk '/Entries/ {print $2}')" 5 "the match store holds the 5 mappings"

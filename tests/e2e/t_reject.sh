@@ -50,6 +50,13 @@ head -c 50000000 /dev/zero | tr '\0' 'a' | sed 's/^/x/' | head -c 50000000 | zst
 once
 is "$(r ftp_dpm_478_1500000003.sync.zst .status)" rejected "decompression bomb rejected"
 like "$(r ftp_dpm_478_1500000003.sync.zst .reason)" "limit" "reason names the limit"
+head -c 50000000 /dev/zero | gzip -c > "$T/inbox/ftp_dpm_478_1500000013.sync.gz"
+once
+is "$(r ftp_dpm_478_1500000013.sync.gz .status)" rejected "gzip bomb rejected (the completeness probe stops at the limit)"
+: > "$T/inbox/ftp_dpm_478_1366545720.sync"
+once
+is "$(r ftp_dpm_478_1366545720.sync .status)" rejected "a second empty file is rejected as empty..."
+like "$(r ftp_dpm_478_1366545720.sync .reason)" "empty" "...not as a duplicate of the first"
 
 # --- a line that is not UTF-8, temp names and dotfiles are never taken
 printf 'ACME-0001\td_sid=1\nACME-0002\tproduct=\377\376\n' > "$T/inbox/ftp_dpm_478_1500000004.sync"
