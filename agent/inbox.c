@@ -154,7 +154,8 @@ int bd_inbox_scan(bd_inbox *in)
     in->n = kept;
     /* Name order: ID-sync files (adobe_id_, c2c_id_) come before trait files
      * (ftp_dpm_), and one partner's files in timestamp order. */
-    qsort(in->c, in->n, sizeof *in->c, by_name);
+    if (in->n > 1)
+        qsort(in->c, in->n, sizeof *in->c, by_name);
     return rc;
 }
 
