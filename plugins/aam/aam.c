@@ -4,13 +4,10 @@
 #endif
 #include "aam.h"
 #include "../common/dpid_ids.h"
+#include "../common/plugin_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1.0"
-#endif
 
 #define REASON_SIZE 320
 
@@ -28,12 +25,6 @@ typedef struct aam_state {
     uint64_t odc_type_line; /* the line that fixed odc_type */
     uint64_t dropped_removals;
 } aam_state;
-
-static int host_is_usable(const bd_host_api *host)
-{
-    return host && host->struct_size >= offsetof(bd_host_api, spare) && host->abi_major == BD_PLUGIN_ABI_MAJOR &&
-           host->emit_record && host->line_error && host->log;
-}
 
 /* Option bare_values: "ic" (default, spec §13.6: a bare value is an ic signal) or "traits"
  * (a bare number is a trait ID to ADD, as in ODC files; for partners whose files list trait IDs). */
@@ -56,10 +47,8 @@ static int aam_open(const bd_host_api *host, bd_host_ctx *ctx, const bd_file_inf
                     size_t errlen)
 {
     int bare_are_traits;
-    if (!host_is_usable(host)) {
-        snprintf(err, errlen, "aam: the host API table is incomplete or of another ABI major");
+    if (plugin_check_host(host, BD_FILE_TRAITS, "aam", err, errlen) < 0)
         return -1;
-    }
     if (!info || info->kind != BD_FILE_TRAITS) {
         snprintf(err, errlen, "aam: not a trait file (its name was not parsed by this plugin)");
         return -1;
@@ -81,11 +70,11 @@ static int aam_open(const bd_host_api *host, bd_host_ctx *ctx, const bd_file_inf
     return 0;
 }
 
-static odc_id_type odc_type_of(aam_span word)
+static odc_id_type odc_type_of(text_span word)
 {
-    if (aam_span_equals_nocase(word, "idfa"))
+    if (span_equals_nocase(word, "idfa"))
         return ODC_IDFA;
-    if (aam_span_equals_nocase(word, "gaid") || aam_span_equals_nocase(word, "android"))
+    if (span_equals_nocase(word, "gaid") || span_equals_nocase(word, "android"))
         return ODC_GAID;
     return ODC_UNSET;
 }
@@ -95,17 +84,17 @@ static int check_odc_user(aam_state *st, uint64_t lineno, char *reason, size_t r
 {
     odc_id_type type = odc_type_of(st->row.id_type);
     if (type == ODC_UNSET) {
-        aam_describe(reason, reasonlen, "unknown ID type '", st->row.id_type, "' (expected idfa, gaid or android)");
+        span_describe(reason, reasonlen, "unknown ID type '", st->row.id_type, "' (expected idfa, gaid or android)");
         return BD_ERR_FORMAT;
     }
     if (st->odc_type != ODC_UNSET && type != st->odc_type) {
         char after[128];
         snprintf(after, sizeof after, "' in a file of %s IDs (set by line %llu); ODC files never mix ID types",
                  st->odc_type == ODC_IDFA ? "idfa" : "gaid", (unsigned long long)st->odc_type_line);
-        aam_describe(reason, reasonlen, "ID type '", st->row.id_type, after);
+        span_describe(reason, reasonlen, "ID type '", st->row.id_type, after);
         return BD_ERR_FORMAT;
     }
-    const aam_span id = st->row.user_id;
+    const text_span id = st->row.user_id;
     int64_t as_dpid = type == ODC_IDFA ? DPID_IDFA : DPID_GAID;
     const char *context = type == ODC_IDFA ? "ODC ID type idfa" : "ODC ID type gaid";
     if (dpid_ids_check_as(as_dpid, context, id.p, id.n, reason, reasonlen) < 0)
@@ -125,7 +114,7 @@ static int check_user(aam_state *st, uint64_t lineno, char *reason, size_t reaso
 {
     if (st->rules.odc)
         return check_odc_user(st, lineno, reason, reasonlen);
-    const aam_span id = st->row.user_id;
+    const text_span id = st->row.user_id;
     if (dpid_ids_check(st->dpid, id.p, id.n, reason, reasonlen) < 0)
         return BD_ERR_INVALID_ID;
     return 0;
@@ -195,7 +184,7 @@ static const bd_plugin aam_plugin = {
     .abi_major = BD_PLUGIN_ABI_MAJOR,
     .abi_minor = BD_PLUGIN_ABI_MINOR,
     .name = "aam",
-    .version = PACKAGE_VERSION,
+    .version = PLUGIN_VERSION,
     .description = "Adobe Audience Manager inbound trait files (ftp_dpm_..., ODC variant ftp_dpm_odc_...)",
     .patterns = aam_patterns,
     .probe = NULL,

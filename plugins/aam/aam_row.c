@@ -1,15 +1,13 @@
 /* aam_row.c: the aam row tokenizer: user ID, TAB, then comma-separated items read as adds, removals, signals. */
 #include "aam.h"
-#include "../common/dpid_ids.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SHOWN_SIZE (DPID_IDS_SNIPPET_MAX + 4)
 #define FIRST_CAPACITY 16
 
-static aam_span trim_spaces(aam_span s)
+static text_span trim_spaces(text_span s)
 {
     while (s.n && s.p[0] == ' ')
         s.p++, s.n--;
@@ -18,17 +16,10 @@ static aam_span trim_spaces(aam_span s)
     return s;
 }
 
-void aam_describe(char *out, size_t outlen, const char *before, aam_span about, const char *after)
-{
-    char shown[SHOWN_SIZE];
-    dpid_ids_snippet(about.p, about.n, DPID_IDS_SNIPPET_MAX, shown, sizeof shown);
-    snprintf(out, outlen, "%s%s%s", before, shown, after);
-}
-
 /* Report a format problem that quotes part of the line. */
-static int fail(char *reason, size_t reasonlen, const char *before, aam_span about, const char *after)
+static int fail(char *reason, size_t reasonlen, const char *before, text_span about, const char *after)
 {
-    aam_describe(reason, reasonlen, before, about, after);
+    span_describe(reason, reasonlen, before, about, after);
     return AAM_ROW_FORMAT_ERROR;
 }
 
@@ -50,7 +41,7 @@ static size_t quote_mark_at(const char *p, const char *end)
     return 0;
 }
 
-static int has_quote_mark(aam_span s)
+static int has_quote_mark(text_span s)
 {
     const char *end = s.p + s.n;
     for (const char *p = s.p; p < end; p++)
@@ -59,8 +50,9 @@ static int has_quote_mark(aam_span s)
     return 0;
 }
 
-/* First '=' outside quotes, or NULL. */
-static const char *find_unquoted_equals(aam_span s)
+/* First `c` outside quotes in s, or the end of s when there is none.  *quote_open (may be NULL)
+ * says whether a quote opened before that point is still open. */
+static const char *find_unquoted(text_span s, char c, int *quote_open)
 {
     const char *p = s.p, *end = s.p + s.n;
     int quoted = 0;
@@ -71,43 +63,42 @@ static const char *find_unquoted_equals(aam_span s)
             p += q;
             continue;
         }
-        if (*p == '=' && !quoted)
-            return p;
+        if (*p == c && !quoted)
+            break;
         p++;
     }
-    return NULL;
+    if (quote_open)
+        *quote_open = quoted;
+    return p;
+}
+
+/* First '=' outside quotes, or NULL. */
+static const char *find_unquoted_equals(text_span s)
+{
+    const char *equals = find_unquoted(s, '=', NULL);
+    return equals < s.p + s.n ? equals : NULL;
 }
 
 /* Cut the next item off *rest at the first comma outside quotes.
  * Returns -1 when a quote opened in the item is never closed. */
-static int next_item(aam_span *rest, aam_span *item)
+static int next_item(text_span *rest, text_span *item)
 {
-    const char *p = rest->p, *end = rest->p + rest->n;
-    int quoted = 0;
-    while (p < end) {
-        size_t q = quote_mark_at(p, end);
-        if (q) {
-            quoted = !quoted;
-            p += q;
-            continue;
-        }
-        if (*p == ',' && !quoted)
-            break;
-        p++;
-    }
-    *item = aam_span_between(rest->p, p);
-    if (quoted)
+    const char *end = rest->p + rest->n;
+    int quote_open;
+    const char *p = find_unquoted(*rest, ',', &quote_open);
+    *item = span_between(rest->p, p);
+    if (quote_open)
         return -1;
     if (p < end)
         p++; /* the comma */
-    *rest = aam_span_between(p, end);
+    *rest = span_between(p, end);
     return 0;
 }
 
 /* A key or value: trimmed, then either free of quotes or wholly inside one pair of quotes. */
-static int unquote(aam_span raw, aam_span *out, char *reason, size_t reasonlen)
+static int unquote(text_span raw, text_span *out, char *reason, size_t reasonlen)
 {
-    aam_span s = trim_spaces(raw);
+    text_span s = trim_spaces(raw);
     const char *end = s.p + s.n;
     size_t open_len = quote_mark_at(s.p, end);
     if (!open_len) {
@@ -124,7 +115,7 @@ static int unquote(aam_span raw, aam_span *out, char *reason, size_t reasonlen)
         return fail(reason, reasonlen, "unterminated quote in '", s, "'");
     if (p + close_len != end)
         return fail(reason, reasonlen, "text after the closing quote in '", s, "'");
-    *out = aam_span_between(inner, p);
+    *out = span_between(inner, p);
     return AAM_ROW_OK;
 }
 
@@ -154,14 +145,14 @@ static int add_item(const aam_row_rules *rules, aam_row *row, const bd_item *ite
 }
 
 /* An ADD or REMOVE item for trait `value`; `source` is the key it came with ("d_sid"), or NULL for a bare ID. */
-static int add_trait(const aam_row_rules *rules, aam_row *row, int kind, aam_span value, const char *source,
+static int add_trait(const aam_row_rules *rules, aam_row *row, int kind, text_span value, const char *source,
                      char *reason, size_t reasonlen)
 {
     if (value.n == 0) {
         snprintf(reason, reasonlen, "%s has an empty value", source ? source : "trait ID");
         return AAM_ROW_FORMAT_ERROR;
     }
-    if (!aam_span_is_digits(value)) {
+    if (!span_is_digits(value)) {
         char before[32];
         if (source)
             snprintf(before, sizeof before, "%s value '", source);
@@ -171,64 +162,64 @@ static int add_trait(const aam_row_rules *rules, aam_row *row, int kind, aam_spa
     }
     if (value.n > AAM_TRAIT_DIGITS_MAX)
         return fail(reason, reasonlen, "trait ID '", value, "' has more than 18 digits");
-    bd_item item = {.kind = kind, .trait = aam_span_number(value)};
+    bd_item item = {.kind = kind, .trait = span_number(value)};
     return add_item(rules, row, &item);
 }
 
-static int add_signal(const aam_row_rules *rules, aam_row *row, aam_span key, aam_span value)
+static int add_signal(const aam_row_rules *rules, aam_row *row, text_span key, text_span value)
 {
     bd_item item = {.kind = BD_ITEM_SIGNAL, .key = key.p, .key_len = key.n, .value = value.p, .value_len = value.n};
     return add_item(rules, row, &item);
 }
 
 /* key=value, "key" = "value", -key=value, d_sid=N, d_unsid=N, ic=V (spec §3.2). */
-static int parse_key_value(const aam_row_rules *rules, aam_row *row, aam_span item, const char *equals,
+static int parse_key_value(const aam_row_rules *rules, aam_row *row, text_span item, const char *equals,
                            char *reason, size_t reasonlen)
 {
-    aam_span key_raw = trim_spaces(aam_span_between(item.p, equals));
-    aam_span value_raw = trim_spaces(aam_span_between(equals + 1, item.p + item.n));
-    aam_span key, value;
+    text_span key_raw = trim_spaces(span_between(item.p, equals));
+    text_span value_raw = trim_spaces(span_between(equals + 1, item.p + item.n));
+    text_span key, value;
     if (key_raw.n == 0 && value_raw.n == 0)
         return fail(reason, reasonlen, "item '", item, "' has neither key nor value");
     if (key_raw.n && key_raw.p[0] == '-') /* "-product = camera" reads as "product = camera" */
-        key_raw = trim_spaces(aam_span_make(key_raw.p + 1, key_raw.n - 1));
+        key_raw = trim_spaces(span_make(key_raw.p + 1, key_raw.n - 1));
     if (unquote(key_raw, &key, reason, reasonlen) < 0 || unquote(value_raw, &value, reason, reasonlen) < 0)
         return AAM_ROW_FORMAT_ERROR;
     if (key.n == 0)
         return fail(reason, reasonlen, "empty key in item '", item, "'");
-    if (aam_span_equals_nocase(key, "d_sid"))
+    if (span_equals_nocase(key, "d_sid"))
         return add_trait(rules, row, BD_ITEM_ADD, value, "d_sid", reason, reasonlen);
-    if (aam_span_equals_nocase(key, "d_unsid"))
+    if (span_equals_nocase(key, "d_unsid"))
         return add_trait(rules, row, BD_ITEM_REMOVE, value, "d_unsid", reason, reasonlen);
     if (value.n == 0)
         return fail(reason, reasonlen, "empty value in item '", item, "'");
-    if (aam_span_equals_nocase(key, "ic"))
-        key = aam_span_make("ic", 2);
+    if (span_equals_nocase(key, "ic"))
+        key = span_make("ic", 2);
     return add_signal(rules, row, key, value);
 }
 
 /* N:0 or N:-1 (spaces around ':' tolerated).  Returns 1 when `value` has that shape
  * (*trait set), 0 when it is something else, -1 for N:M with another number M. */
-static int match_removal(aam_span value, aam_span *trait)
+static int match_removal(text_span value, text_span *trait)
 {
     const char *colon = memchr(value.p, ':', value.n);
     if (!colon)
         return 0;
-    aam_span left = trim_spaces(aam_span_between(value.p, colon));
-    aam_span right = trim_spaces(aam_span_between(colon + 1, value.p + value.n));
-    aam_span right_digits = right;
+    text_span left = trim_spaces(span_between(value.p, colon));
+    text_span right = trim_spaces(span_between(colon + 1, value.p + value.n));
+    text_span right_digits = right;
     if (right_digits.n && right_digits.p[0] == '-')
-        right_digits = aam_span_make(right.p + 1, right.n - 1);
-    if (!aam_span_is_digits(left) || !aam_span_is_digits(right_digits))
+        right_digits = span_make(right.p + 1, right.n - 1);
+    if (!span_is_digits(left) || !span_is_digits(right_digits))
         return 0;
     *trait = left;
-    return (aam_span_equals(right, "0") || aam_span_equals(right, "-1")) ? 1 : -1;
+    return (span_equals(right, "0") || span_equals(right, "-1")) ? 1 : -1;
 }
 
 /* A value without '=': N:0 / N:-1, else a trait ID (ODC, bare_values=traits) or an "ic" signal. */
-static int parse_bare(const aam_row_rules *rules, aam_row *row, aam_span item, char *reason, size_t reasonlen)
+static int parse_bare(const aam_row_rules *rules, aam_row *row, text_span item, char *reason, size_t reasonlen)
 {
-    aam_span value, trait;
+    text_span value, trait;
     if (unquote(item, &value, reason, reasonlen) < 0)
         return AAM_ROW_FORMAT_ERROR;
     if (value.n == 0)
@@ -240,10 +231,10 @@ static int parse_bare(const aam_row_rules *rules, aam_row *row, aam_span item, c
         return add_trait(rules, row, BD_ITEM_REMOVE, trait, NULL, reason, reasonlen);
     if (rules->bare_are_traits)
         return add_trait(rules, row, BD_ITEM_ADD, value, NULL, reason, reasonlen);
-    return add_signal(rules, row, aam_span_make("ic", 2), value); /* spec §3.2 / §13.6: bare values are ic */
+    return add_signal(rules, row, span_make("ic", 2), value); /* spec §3.2 / §13.6: bare values are ic */
 }
 
-static int parse_item(const aam_row_rules *rules, aam_row *row, aam_span item, char *reason, size_t reasonlen)
+static int parse_item(const aam_row_rules *rules, aam_row *row, text_span item, char *reason, size_t reasonlen)
 {
     const char *equals = find_unquoted_equals(item);
     if (equals)
@@ -251,11 +242,11 @@ static int parse_item(const aam_row_rules *rules, aam_row *row, aam_span item, c
     return parse_bare(rules, row, item, reason, reasonlen);
 }
 
-static int parse_items(const aam_row_rules *rules, aam_row *row, aam_span rest, char *reason, size_t reasonlen)
+static int parse_items(const aam_row_rules *rules, aam_row *row, text_span rest, char *reason, size_t reasonlen)
 {
     size_t seen = 0;
     while (rest.n > 0) {
-        aam_span item;
+        text_span item;
         if (next_item(&rest, &item) < 0)
             return fail(reason, reasonlen, "unterminated quote in item '", trim_spaces(item), "'");
         item = trim_spaces(item);
@@ -272,28 +263,28 @@ static int parse_items(const aam_row_rules *rules, aam_row *row, aam_span rest, 
 }
 
 /* Cut the ODC ID type column off *rest. */
-static int split_id_type(aam_span *rest, aam_row *row, char *reason, size_t reasonlen)
+static int split_id_type(text_span *rest, aam_row *row, char *reason, size_t reasonlen)
 {
     const char *tab = memchr(rest->p, '\t', rest->n);
     if (!tab)
         return fail_plain(reason, reasonlen,
                           "no TAB after the ID type (ODC rows are <ID type><TAB><user ID><TAB><trait IDs>)");
-    row->id_type = trim_spaces(aam_span_between(rest->p, tab));
+    row->id_type = trim_spaces(span_between(rest->p, tab));
     if (row->id_type.n == 0)
         return fail_plain(reason, reasonlen, "empty ID type");
-    *rest = aam_span_between(tab + 1, rest->p + rest->n);
+    *rest = span_between(tab + 1, rest->p + rest->n);
     return AAM_ROW_OK;
 }
 
-static int split_user_id(aam_span *rest, aam_row *row, char *reason, size_t reasonlen)
+static int split_user_id(text_span *rest, aam_row *row, char *reason, size_t reasonlen)
 {
     const char *tab = memchr(rest->p, '\t', rest->n);
     if (!tab)
         return fail_plain(reason, reasonlen, "no TAB between user ID and items");
-    row->user_id = trim_spaces(aam_span_between(rest->p, tab));
+    row->user_id = trim_spaces(span_between(rest->p, tab));
     if (row->user_id.n == 0)
         return fail_plain(reason, reasonlen, "empty user ID");
-    *rest = aam_span_between(tab + 1, rest->p + rest->n);
+    *rest = span_between(tab + 1, rest->p + rest->n);
     if (memchr(rest->p, '\t', rest->n))
         return fail_plain(reason, reasonlen,
                           "a TAB inside the item list (only one TAB may follow the user ID; keys and values "
@@ -304,9 +295,9 @@ static int split_user_id(aam_span *rest, aam_row *row, char *reason, size_t reas
 int aam_row_parse(const aam_row_rules *rules, const char *line, size_t len, aam_row *row, char *reason,
                   size_t reasonlen)
 {
-    aam_span rest = aam_span_make(line, len);
-    row->id_type = aam_span_make(NULL, 0);
-    row->user_id = aam_span_make(NULL, 0);
+    text_span rest = span_make(line, len);
+    row->id_type = span_make(NULL, 0);
+    row->user_id = span_make(NULL, 0);
     row->nitems = 0;
     row->dropped_removals = 0;
     int rc = rules->odc ? split_id_type(&rest, row, reason, reasonlen) : AAM_ROW_OK;

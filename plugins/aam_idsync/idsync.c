@@ -4,14 +4,11 @@
 #endif
 #include "idsync.h"
 #include "../common/dpid_ids.h"
+#include "../common/plugin_util.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1.0"
-#endif
 
 #define REASON_SIZE 320
 #define SHOWN_SIZE (DPID_IDS_SNIPPET_MAX + 4)
@@ -28,19 +25,11 @@ typedef struct idsync_state {
     size_t col_lens[BD_MAX_DPIDS];
 } idsync_state;
 
-static int host_is_usable(const bd_host_api *host)
-{
-    return host && host->struct_size >= offsetof(bd_host_api, spare) && host->abi_major == BD_PLUGIN_ABI_MAJOR &&
-           host->emit_idsync && host->line_error && host->log;
-}
-
 static int idsync_open(const bd_host_api *host, bd_host_ctx *ctx, const bd_file_info *info, void **state,
                        char *err, size_t errlen)
 {
-    if (!host_is_usable(host)) {
-        snprintf(err, errlen, "aam-idsync: the host API table is incomplete or of another ABI major");
+    if (plugin_check_host(host, BD_FILE_IDSYNC, "aam-idsync", err, errlen) < 0)
         return -1;
-    }
     if (!info || info->kind != BD_FILE_IDSYNC || info->ndpids < 2 || info->ndpids > BD_MAX_DPIDS) {
         snprintf(err, errlen, "aam-idsync: not an ID-sync file (its name was not parsed by this plugin)");
         return -1;
@@ -229,7 +218,7 @@ static const bd_plugin idsync_plugin = {
     .abi_major = BD_PLUGIN_ABI_MAJOR,
     .abi_minor = BD_PLUGIN_ABI_MINOR,
     .name = "aam-idsync",
-    .version = PACKAGE_VERSION,
+    .version = PLUGIN_VERSION,
     .description = "Adobe Audience Manager file-based ID synchronization (adobe_id_..., c2c_id_...)",
     .patterns = idsync_patterns,
     .probe = NULL,

@@ -1,5 +1,6 @@
 /* plugin_harness.c: test host for format plugins: dlopen, a recording bd_host_api, line feeding like the daemon. */
 #include "plugin_harness.h"
+#include "test_util.h"
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,24 +9,10 @@
 
 /* ---------------------------------------------------------------- memory */
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "plugin_harness: out of memory\n");
-        abort();
-    }
-    return p;
-}
-
+/* Room for `count` elements of `size` bytes. */
 static void *xgrow(void *v, size_t count, size_t size)
 {
-    void *p = realloc(v, (count ? count : 1) * size);
-    if (!p) {
-        fprintf(stderr, "plugin_harness: out of memory\n");
-        abort();
-    }
-    return p;
+    return xrealloc(v, count * size);
 }
 
 static char *copy_bytes(const char *p, size_t n)
@@ -470,4 +457,76 @@ int ph_log_contains(const ph_host *h, const char *needle)
         if (strstr(h->logs[i].text, needle))
             return 1;
     return 0;
+}
+
+const char *ph_reason_at(const ph_host *h, size_t i)
+{
+    return i < h->nerrors ? h->errors[i].reason : "(no error)";
+}
+
+int ph_reason_has(const ph_host *h, size_t i, const char *part)
+{
+    return i < h->nerrors && strstr(h->errors[i].reason, part) != NULL;
+}
+
+/* ---------------------------------------------------------------- probing one call */
+
+int ph_try_open(const bd_plugin *p, const bd_host_api *api, ph_host *h, const bd_file_info *info, char *err,
+                size_t errlen)
+{
+    void *state = NULL;
+    int rc = p->open(api, h, info, &state, err, errlen);
+    if (rc == 0)
+        p->close(state);
+    return rc;
+}
+
+void ph_refuse_name(const bd_plugin *p, const char *name, ph_refusal *r)
+{
+    bd_file_info info;
+    char prefix[300];
+    r->rc = ph_parse_name(p, name, &info, r->err, sizeof r->err);
+    snprintf(prefix, sizeof prefix, "file name '%s': ", name);
+    r->names_the_file = strncmp(r->err, prefix, strlen(prefix)) == 0;
+}
+
+/* ---------------------------------------------------------------- one plugin's test program */
+
+int ph_fixture_open(ph_fixture *fx, const char *file)
+{
+    memset(fx, 0, sizeof *fx);
+    if (ph_plugin_load(&fx->plugin, file) < 0)
+        return -1;
+    ph_host_init(&fx->host);
+    return 0;
+}
+
+void ph_fixture_close(ph_fixture *fx)
+{
+    ph_host_free(&fx->host);
+    ph_plugin_unload(&fx->plugin);
+}
+
+static void count_violations(ph_fixture *fx)
+{
+    if (fx->host.violations == 0)
+        return;
+    fx->violations += fx->host.violations;
+    printf("# contract violation: %s\n", fx->host.first_violation);
+}
+
+int ph_fixture_feed(ph_fixture *fx, const char *name, const char *text)
+{
+    ph_host_clear(&fx->host);
+    int outcome = ph_feed_string(fx->plugin.desc, &fx->host, name, text, &fx->run);
+    count_violations(fx);
+    return outcome;
+}
+
+int ph_fixture_feed_sample(ph_fixture *fx, const char *name)
+{
+    ph_host_clear(&fx->host);
+    int outcome = ph_feed_file(fx->plugin.desc, &fx->host, NULL, name, &fx->run);
+    count_violations(fx);
+    return outcome;
 }

@@ -120,5 +120,64 @@ int ph_item_is_signal(const ph_record *rec, size_t index, const char *key, const
 int ph_item_is_trait(const ph_record *rec, size_t index, int kind, int64_t trait);
 /* 1 when some log message contains `needle`. */
 int ph_log_contains(const ph_host *h, const char *needle);
+/* Reason of line error i, or "(no error)". */
+const char *ph_reason_at(const ph_host *h, size_t i);
+/* 1 when there is a line error i and its reason contains `part`. */
+int ph_reason_has(const ph_host *h, size_t i, const char *part);
+
+/* ---------------------------------------------------------------- probing one call */
+
+/* open() with this API table (a broken copy of h->api, say); the state is closed again when
+ * open() succeeds.  Returns open()'s result. */
+int ph_try_open(const bd_plugin *p, const bd_host_api *api, ph_host *h, const bd_file_info *info, char *err,
+                size_t errlen);
+
+/* What parse_name() said about a name it had to refuse. */
+typedef struct ph_refusal {
+    int rc;             /* parse_name()'s result */
+    int names_the_file; /* err starts with "file name '<name>': " */
+    char err[512];
+} ph_refusal;
+
+void ph_refuse_name(const bd_plugin *p, const char *name, ph_refusal *r);
+
+/* ---------------------------------------------------------------- one plugin's test program */
+
+/* What a plugin's test program works on: the plugin, one recording host, the last run, and
+ * the plugin.h contract breaches summed over every feed. */
+typedef struct ph_fixture {
+    ph_plugin plugin;
+    ph_host host;
+    ph_run run;
+    size_t violations;
+} ph_fixture;
+
+/* Load $BD_PLUGIN_DIR/<file> and set up the host.  Returns 0, or -1 with fx->plugin.error set. */
+int ph_fixture_open(ph_fixture *fx, const char *file);
+void ph_fixture_close(ph_fixture *fx);
+/* Drop the previous recordings, feed text as the content of file `name`, and count contract
+ * breaches (the first of each feed is printed as a TAP comment).  Returns the outcome. */
+int ph_fixture_feed(ph_fixture *fx, const char *name, const char *text);
+/* The same with a spec sample read from $BD_SPEC_SAMPLES. */
+int ph_fixture_feed_sample(ph_fixture *fx, const char *name);
+
+/* ---------------------------------------------------------------- test cases as data */
+
+/* One line fed as the whole of file `name`, and what must come of it: with kind PH_PASSES no
+ * line error (`expect` then says what the line shows), else one line error of that
+ * bd_error_kind whose reason contains `expect`. */
+#define PH_PASSES 0
+typedef struct ph_line_case {
+    const char *name;
+    const char *line;
+    int kind;
+    const char *expect;
+} ph_line_case;
+
+/* A file name parse_name() must refuse, and a part of the reason it must give. */
+typedef struct ph_invalid_name {
+    const char *name;
+    const char *reason_part;
+} ph_invalid_name;
 
 #endif

@@ -1,6 +1,7 @@
 /* test_aam.c: TAP tests of the aam plugin: file names (§1.4), rows (§3, §10, §11), ID checks (§1.3), spec samples. */
 #include "plugin_harness.h"
 #include "tap.h"
+#include "test_util.h"
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,70 +15,44 @@
 #define IDFA "6D92078A-8246-4BA4-AE5B-76104861E7DC"
 
 static const bd_plugin *aam;
-static ph_host host;
-static ph_run run;
-static size_t contract_violations;
-
-static void count_violations(void)
-{
-    if (host.violations) {
-        contract_violations += host.violations;
-        printf("# contract violation: %s\n", host.first_violation);
-    }
-}
-
-/* Feed text as the content of file `name`; the recordings of the previous feed are dropped. */
-static int feed(const char *name, const char *text)
-{
-    ph_host_clear(&host);
-    int outcome = ph_feed_string(aam, &host, name, text, &run);
-    count_violations();
-    return outcome;
-}
-
-/* Feed a spec sample from $BD_SPEC_SAMPLES. */
-static int feed_sample(const char *name)
-{
-    ph_host_clear(&host);
-    int outcome = ph_feed_file(aam, &host, NULL, name, &run);
-    count_violations();
-    return outcome;
-}
+static ph_fixture fx;
 
 static const ph_record *record_at(size_t i)
 {
-    return i < host.nrecords ? &host.records[i] : NULL;
-}
-
-static const char *reason_at(size_t i)
-{
-    return i < host.nerrors ? host.errors[i].reason : "(no error)";
-}
-
-static int reason_has(size_t i, const char *part)
-{
-    return i < host.nerrors && strstr(host.errors[i].reason, part) != NULL;
+    return i < fx.host.nrecords ? &fx.host.records[i] : NULL;
 }
 
 /* One line that must give one error of `kind` whose reason contains `part`. */
 static void expect_error(const char *name, const char *line, int kind, const char *part)
 {
-    int outcome = feed(name, line);
+    int outcome = ph_fixture_feed(&fx, name, line);
     TAP_EQ_INT(outcome, PH_DONE, "[%s] file still completes", part);
-    TAP_EQ_INT(host.nrecords, 0, "[%s] no record emitted", part);
-    TAP_EQ_INT(host.nerrors, 1, "[%s] one line error", part);
-    TAP_EQ_INT(host.nerrors ? host.errors[0].kind : 0, kind, "[%s] error kind", part);
-    TAP_OK(reason_has(0, part), "[%s] reason: %s", part, reason_at(0));
+    TAP_EQ_INT(fx.host.nrecords, 0, "[%s] no record emitted", part);
+    TAP_EQ_INT(fx.host.nerrors, 1, "[%s] one line error", part);
+    TAP_EQ_INT(fx.host.nerrors ? fx.host.errors[0].kind : 0, kind, "[%s] error kind", part);
+    TAP_OK(ph_reason_has(&fx.host, 0, part), "[%s] reason: %s", part, ph_reason_at(&fx.host, 0));
 }
 
 /* One line that must give one record with n items and no error. */
 static const ph_record *expect_record(const char *name, const char *line, size_t nitems, const char *what)
 {
-    feed(name, line);
-    TAP_EQ_INT(host.nerrors, 0, "%s: no line error (%s)", what, reason_at(0));
-    TAP_EQ_INT(host.nrecords, 1, "%s: one record", what);
-    TAP_EQ_INT(host.nrecords ? host.records[0].nitems : 99, nitems, "%s: %zu items", what, nitems);
+    ph_fixture_feed(&fx, name, line);
+    TAP_EQ_INT(fx.host.nerrors, 0, "%s: no line error (%s)", what, ph_reason_at(&fx.host, 0));
+    TAP_EQ_INT(fx.host.nrecords, 1, "%s: one record", what);
+    TAP_EQ_INT(fx.host.nrecords ? fx.host.records[0].nitems : 99, nitems, "%s: %zu items", what, nitems);
     return record_at(0);
+}
+
+/* Each case in turn: expect_error(), or for PH_PASSES expect_record() with one item. */
+static void expect_lines(const ph_line_case *cases, size_t ncases)
+{
+    for (size_t i = 0; i < ncases; i++) {
+        const ph_line_case *c = &cases[i];
+        if (c->kind == PH_PASSES)
+            expect_record(c->name, c->line, 1, c->expect);
+        else
+            expect_error(c->name, c->line, c->kind, c->expect);
+    }
 }
 
 /* ---------------------------------------------------------------- descriptor */
@@ -136,7 +111,7 @@ static const valid_name valid_names[] = {
 
 static void test_valid_names(void)
 {
-    for (size_t i = 0; i < sizeof valid_names / sizeof valid_names[0]; i++) {
+    for (size_t i = 0; i < COUNT_OF(valid_names); i++) {
         const valid_name *v = &valid_names[i];
         bd_file_info info;
         char err[512];
@@ -155,12 +130,7 @@ static void test_valid_names(void)
     }
 }
 
-typedef struct invalid_name {
-    const char *name;
-    const char *reason_part;
-} invalid_name;
-
-static const invalid_name invalid_names[] = {
+static const ph_invalid_name invalid_names[] = {
     /* spec §1.4 negative vectors */
     {"ftp_dpm_478_1366545717.sync.zip", "'.zip' archives are not supported"},
     {"ftp_dpm_478_1366545717.sync.gz.pgp", "both compressed and PGP-encrypted"},
@@ -213,15 +183,13 @@ static const invalid_name invalid_names[] = {
 
 static void test_invalid_names(void)
 {
-    for (size_t i = 0; i < sizeof invalid_names / sizeof invalid_names[0]; i++) {
-        const invalid_name *v = &invalid_names[i];
-        bd_file_info info;
-        char err[512], prefix[300];
-        int rc = ph_parse_name(aam, v->name, &info, err, sizeof err);
-        snprintf(prefix, sizeof prefix, "file name '%s': ", v->name);
-        TAP_EQ_INT(rc, -1, "%s: rejected", v->name);
-        TAP_OK(strncmp(err, prefix, strlen(prefix)) == 0, "%s: err starts with the name (%s)", v->name, err);
-        TAP_OK(strstr(err, v->reason_part) != NULL, "%s: err says '%s' (%s)", v->name, v->reason_part, err);
+    for (size_t i = 0; i < COUNT_OF(invalid_names); i++) {
+        const ph_invalid_name *v = &invalid_names[i];
+        ph_refusal r;
+        ph_refuse_name(aam, v->name, &r);
+        TAP_EQ_INT(r.rc, -1, "%s: rejected", v->name);
+        TAP_OK(r.names_the_file, "%s: err starts with the name (%s)", v->name, r.err);
+        TAP_OK(strstr(r.err, v->reason_part) != NULL, "%s: err says '%s' (%s)", v->name, v->reason_part, r.err);
     }
 }
 
@@ -326,13 +294,13 @@ static void test_doc_examples_device_and_dpuuid(void)
 
 static void test_pbd_offline_example(void)
 {
-    int outcome = feed("ftp_dpm_999999_123_1560431657.sync.gz",
-                       "68079982765673198504052656074456196039\td_sid=12345,d_sid=23456\n"
-                       "67412682083411995725538770443620307584\td_sid=45678\n"
-                       "89159024796760343733111707646026765593\td_sid=11223,d_sid=93342,d_sid=27341\n");
+    int outcome = ph_fixture_feed(&fx, "ftp_dpm_999999_123_1560431657.sync.gz",
+                                  "68079982765673198504052656074456196039\td_sid=12345,d_sid=23456\n"
+                                  "67412682083411995725538770443620307584\td_sid=45678\n"
+                                  "89159024796760343733111707646026765593\td_sid=11223,d_sid=93342,d_sid=27341\n");
     TAP_EQ_INT(outcome, PH_DONE, "PBD example: done");
-    TAP_EQ_INT(host.nrecords, 3, "PBD example: 3 records");
-    TAP_EQ_INT(host.nerrors, 0, "PBD example: no errors");
+    TAP_EQ_INT(fx.host.nrecords, 3, "PBD example: 3 records");
+    TAP_EQ_INT(fx.host.nerrors, 0, "PBD example: no errors");
     TAP_EQ_INT(record_at(2) ? record_at(2)->line : 0, 3, "PBD example: third record on line 3");
     TAP_OK(ph_item_is_trait(record_at(0), 1, BD_ITEM_ADD, 23456), "PBD example: first record ADD 23456");
     TAP_OK(ph_item_is_trait(record_at(2), 2, BD_ITEM_ADD, 27341), "PBD example: third record ADD 27341");
@@ -393,33 +361,36 @@ static void test_many_items(void)
 
 /* ---------------------------------------------------------------- rows: format errors */
 
+static const ph_line_case format_errors[] = {
+    {SYNC_NAME, "u1 d_sid=1", BD_ERR_FORMAT, "no TAB between user ID and items"},
+    {SYNC_NAME, "  \td_sid=1", BD_ERR_FORMAT, "empty user ID"},
+    {SYNC_NAME, "u1\t", BD_ERR_FORMAT, "no items after the TAB"},
+    {SYNC_NAME, "u1\t , ,", BD_ERR_FORMAT, "no items after the TAB"},
+    {SYNC_NAME, "u1\td_sid=abc", BD_ERR_FORMAT, "d_sid value 'abc' is not a number"},
+    {SYNC_NAME, "u1\td_sid=", BD_ERR_FORMAT, "d_sid has an empty value"},
+    {SYNC_NAME, "u1\td_sid=\"\"", BD_ERR_FORMAT, "d_sid has an empty value"},
+    {SYNC_NAME, "u1\td_unsid=x1", BD_ERR_FORMAT, "d_unsid value 'x1' is not a number"},
+    {SYNC_NAME, "u1\td_sid=-5", BD_ERR_FORMAT, "d_sid value '-5' is not a number"},
+    {SYNC_NAME, "u1\td_sid=1234567890123456789", BD_ERR_FORMAT,
+     "trait ID '1234567890123456789' has more than 18 digits"},
+    {SYNC_NAME, "u1\t1234567890123456789:0", BD_ERR_FORMAT, "has more than 18 digits"},
+    {SYNC_NAME, "u1\t=", BD_ERR_FORMAT, "item '=' has neither key nor value"},
+    {SYNC_NAME, "u1\td_sid=1, = ", BD_ERR_FORMAT, "item '=' has neither key nor value"},
+    {SYNC_NAME, "u1\t=value", BD_ERR_FORMAT, "empty key in item '=value'"},
+    {SYNC_NAME, "u1\t\"\"=value", BD_ERR_FORMAT, "empty key"},
+    {SYNC_NAME, "u1\tkey=", BD_ERR_FORMAT, "empty value in item 'key='"},
+    {SYNC_NAME, "u1\t\"product\"=\"tablet", BD_ERR_FORMAT, "unterminated quote in item"},
+    {SYNC_NAME, "u1\t\xE2\x80\x9Cgender\xE2\x80\x9D=\xE2\x80\x9C" "female", BD_ERR_FORMAT, "unterminated quote"},
+    {SYNC_NAME, "u1\tpro\"duct\"=x", BD_ERR_FORMAT, "stray quote in 'pro\"duct\"'"},
+    {SYNC_NAME, "u1\t\"product\"x=y", BD_ERR_FORMAT, "text after the closing quote in '\"product\"x'"},
+    {SYNC_NAME, "u1\td_sid=1\td_sid=2", BD_ERR_FORMAT, "a TAB inside the item list"},
+    {SYNC_NAME, "u1\t28:5", BD_ERR_FORMAT, "'28:5' is not a removal: only N:0 and N:-1 are defined"},
+    {SYNC_NAME, "u1\t\"\"", BD_ERR_FORMAT, "empty quoted item"},
+};
+
 static void test_format_errors(void)
 {
-    expect_error(SYNC_NAME, "u1 d_sid=1", BD_ERR_FORMAT, "no TAB between user ID and items");
-    expect_error(SYNC_NAME, "  \td_sid=1", BD_ERR_FORMAT, "empty user ID");
-    expect_error(SYNC_NAME, "u1\t", BD_ERR_FORMAT, "no items after the TAB");
-    expect_error(SYNC_NAME, "u1\t , ,", BD_ERR_FORMAT, "no items after the TAB");
-    expect_error(SYNC_NAME, "u1\td_sid=abc", BD_ERR_FORMAT, "d_sid value 'abc' is not a number");
-    expect_error(SYNC_NAME, "u1\td_sid=", BD_ERR_FORMAT, "d_sid has an empty value");
-    expect_error(SYNC_NAME, "u1\td_sid=\"\"", BD_ERR_FORMAT, "d_sid has an empty value");
-    expect_error(SYNC_NAME, "u1\td_unsid=x1", BD_ERR_FORMAT, "d_unsid value 'x1' is not a number");
-    expect_error(SYNC_NAME, "u1\td_sid=-5", BD_ERR_FORMAT, "d_sid value '-5' is not a number");
-    expect_error(SYNC_NAME, "u1\td_sid=1234567890123456789", BD_ERR_FORMAT,
-                 "trait ID '1234567890123456789' has more than 18 digits");
-    expect_error(SYNC_NAME, "u1\t1234567890123456789:0", BD_ERR_FORMAT, "has more than 18 digits");
-    expect_error(SYNC_NAME, "u1\t=", BD_ERR_FORMAT, "item '=' has neither key nor value");
-    expect_error(SYNC_NAME, "u1\td_sid=1, = ", BD_ERR_FORMAT, "item '=' has neither key nor value");
-    expect_error(SYNC_NAME, "u1\t=value", BD_ERR_FORMAT, "empty key in item '=value'");
-    expect_error(SYNC_NAME, "u1\t\"\"=value", BD_ERR_FORMAT, "empty key");
-    expect_error(SYNC_NAME, "u1\tkey=", BD_ERR_FORMAT, "empty value in item 'key='");
-    expect_error(SYNC_NAME, "u1\t\"product\"=\"tablet", BD_ERR_FORMAT, "unterminated quote in item");
-    expect_error(SYNC_NAME, "u1\t\xE2\x80\x9Cgender\xE2\x80\x9D=\xE2\x80\x9C" "female", BD_ERR_FORMAT,
-                 "unterminated quote");
-    expect_error(SYNC_NAME, "u1\tpro\"duct\"=x", BD_ERR_FORMAT, "stray quote in 'pro\"duct\"'");
-    expect_error(SYNC_NAME, "u1\t\"product\"x=y", BD_ERR_FORMAT, "text after the closing quote in '\"product\"x'");
-    expect_error(SYNC_NAME, "u1\td_sid=1\td_sid=2", BD_ERR_FORMAT, "a TAB inside the item list");
-    expect_error(SYNC_NAME, "u1\t28:5", BD_ERR_FORMAT, "'28:5' is not a removal: only N:0 and N:-1 are defined");
-    expect_error(SYNC_NAME, "u1\t\"\"", BD_ERR_FORMAT, "empty quoted item");
+    expect_lines(format_errors, COUNT_OF(format_errors));
 }
 
 static void test_reason_snippets(void)
@@ -428,132 +399,138 @@ static void test_reason_snippets(void)
     memset(line, 0, sizeof line);
     memcpy(line, "u1\td_sid=", 9);
     memset(line + 9, 'x', 200);
-    feed(SYNC_NAME, line);
-    TAP_EQ_INT(host.nerrors, 1, "long bad value: one error");
-    TAP_OK(reason_has(0, "xxx...' is not a number"), "long value cut with '...' (%s)", reason_at(0));
-    TAP_OK(strlen(reason_at(0)) < 120, "reason stays short (%zu bytes)", strlen(reason_at(0)));
-    feed(SYNC_NAME, "u1\td_sid=a\x01" "b");
-    TAP_OK(reason_has(0, "'a?b'"), "control byte shown as '?' (%s)", reason_at(0));
-    feed(SYNC_NAME, "u1\td_sid=\xC3\xA9t\xE9");
-    TAP_OK(reason_has(0, "'\xC3\xA9t?'"), "valid UTF-8 kept, broken byte shown as '?' (%s)", reason_at(0));
+    ph_fixture_feed(&fx, SYNC_NAME, line);
+    TAP_EQ_INT(fx.host.nerrors, 1, "long bad value: one error");
+    TAP_OK(ph_reason_has(&fx.host, 0, "xxx...' is not a number"), "long value cut with '...' (%s)",
+           ph_reason_at(&fx.host, 0));
+    TAP_OK(strlen(ph_reason_at(&fx.host, 0)) < 120, "reason stays short (%zu bytes)",
+           strlen(ph_reason_at(&fx.host, 0)));
+    ph_fixture_feed(&fx, SYNC_NAME, "u1\td_sid=a\x01" "b");
+    TAP_OK(ph_reason_has(&fx.host, 0, "'a?b'"), "control byte shown as '?' (%s)", ph_reason_at(&fx.host, 0));
+    ph_fixture_feed(&fx, SYNC_NAME, "u1\td_sid=\xC3\xA9t\xE9");
+    TAP_OK(ph_reason_has(&fx.host, 0, "'\xC3\xA9t?'"), "valid UTF-8 kept, broken byte shown as '?' (%s)",
+           ph_reason_at(&fx.host, 0));
 }
 
 /* ---------------------------------------------------------------- rows: ID checks by DPID */
 
+static const ph_line_case invalid_ids[] = {
+    {UUID_NAME, "1234\td_sid=1", BD_ERR_INVALID_ID, "ID '1234' is not a 38-digit AAM UUID (DPID 0)"},
+    {UUID_NAME, AAM_UUID "1\td_sid=1", BD_ERR_INVALID_ID, "is not a 38-digit AAM UUID"},
+    {UUID_NAME, "5976755918126206006027887090108709825X\td_sid=1", BD_ERR_INVALID_ID, "is not a 38-digit AAM UUID"},
+    {"ftp_dpm_20914_21_1234567890.sync", "E4FE9BDE-CAA0-47B6-908D-FFBA3FA184F2\td_sid=1", BD_ERR_INVALID_ID,
+     "ID 'E4FE9BDE-CAA0-47B6-908D-FFBA3FA184F2' is not a lowercase GAID (DPID 20914)"},
+    {"ftp_dpm_20914_21_1234567890.sync", "55e79200c1635b37ad31a378c39feb12f120f116625093a19bc32fff15041149\td_sid=1",
+     BD_ERR_INVALID_ID, "is not a lowercase GAID (DPID 20914)"},
+    {"ftp_dpm_20914_21_1234567890.sync", "e4fe9bde-caa0-47b6-908d-ffba3fa184f\td_sid=1", BD_ERR_INVALID_ID,
+     "lowercase GAID"},
+    {"ftp_dpm_20914_21_1234567890.sync", "e4fe9bde-caa0-47b6-908d_ffba3fa184f2\td_sid=1", BD_ERR_INVALID_ID,
+     "lowercase GAID"},
+    {"ftp_dpm_20915_21_1234567890.sync", "6d92078a-8246-4ba4-ae5b-76104861e7dc\td_sid=1", BD_ERR_INVALID_ID,
+     "is not an uppercase IDFA (DPID 20915)"},
+    {"ftp_dpm_20915_21_1234567890.sync", "6D92078A-8246-4BA4-AE5B-76104861E7DG\td_sid=1", BD_ERR_INVALID_ID,
+     "uppercase IDFA"},
+    {"ftp_dpm_121963_21_1234567890.sync", "FCB2A29C-315A-5E6B-BCFD-D889BA19AADA\td_sid=1", BD_ERR_INVALID_ID,
+     "lowercase Roku RIDA (DPID 121963)"},
+    {"ftp_dpm_488258_21_1234567890.sync", "not-a-uuid\td_sid=1", BD_ERR_INVALID_ID, "(DPID 488258)"},
+    {"ftp_dpm_1171485_21_1234567890.sync", "095F142A-ACE8-AC5D-B86A-92C8BE18B197\td_sid=1", BD_ERR_INVALID_ID,
+     "lowercase LG webOS LGUDID (DPID 1171485)"},
+    {"ftp_dpm_389146_21_1234567890.sync", "abc-123\td_sid=1", BD_ERR_INVALID_ID,
+     "is not an alphanumeric Microsoft advertising ID (DPID 389146)"},
+    {"ftp_dpm_963906_21_1234567890.sync", "abc_123\td_sid=1", BD_ERR_INVALID_ID,
+     "alphanumeric Samsung TIFA (DPID 963906)"},
+    {"ftp_dpm_1171489_21_1234567890.sync", "7XCB-NROQJQPYW\td_sid=1", BD_ERR_INVALID_ID,
+     "alphanumeric Vizio IFA (DPID 1171489)"},
+    {SYNC_NAME, "user:1\td_sid=1", BD_ERR_INVALID_ID, "ID 'user:1' contains ':', which DPUUIDs must not (DPID 1234)"},
+    {SYNC_NAME, "user%3A1\td_sid=1", BD_ERR_INVALID_ID, "contains '%3A' (an encoded ':')"},
+    {SYNC_NAME, "user%3a1\td_sid=1", BD_ERR_INVALID_ID, "contains '%3A'"},
+};
+
 static void test_invalid_ids(void)
 {
-    expect_error(UUID_NAME, "1234\td_sid=1", BD_ERR_INVALID_ID, "ID '1234' is not a 38-digit AAM UUID (DPID 0)");
-    expect_error(UUID_NAME, AAM_UUID "1\td_sid=1", BD_ERR_INVALID_ID, "is not a 38-digit AAM UUID");
-    expect_error(UUID_NAME, "5976755918126206006027887090108709825X\td_sid=1", BD_ERR_INVALID_ID,
-                 "is not a 38-digit AAM UUID");
-    expect_error("ftp_dpm_20914_21_1234567890.sync", "E4FE9BDE-CAA0-47B6-908D-FFBA3FA184F2\td_sid=1",
-                 BD_ERR_INVALID_ID, "ID 'E4FE9BDE-CAA0-47B6-908D-FFBA3FA184F2' is not a lowercase GAID (DPID 20914)");
-    expect_error("ftp_dpm_20914_21_1234567890.sync",
-                 "55e79200c1635b37ad31a378c39feb12f120f116625093a19bc32fff15041149\td_sid=1", BD_ERR_INVALID_ID,
-                 "is not a lowercase GAID (DPID 20914)");
-    expect_error("ftp_dpm_20914_21_1234567890.sync", "e4fe9bde-caa0-47b6-908d-ffba3fa184f\td_sid=1",
-                 BD_ERR_INVALID_ID, "lowercase GAID");
-    expect_error("ftp_dpm_20914_21_1234567890.sync", "e4fe9bde-caa0-47b6-908d_ffba3fa184f2\td_sid=1",
-                 BD_ERR_INVALID_ID, "lowercase GAID");
-    expect_error("ftp_dpm_20915_21_1234567890.sync", "6d92078a-8246-4ba4-ae5b-76104861e7dc\td_sid=1",
-                 BD_ERR_INVALID_ID, "is not an uppercase IDFA (DPID 20915)");
-    expect_error("ftp_dpm_20915_21_1234567890.sync", "6D92078A-8246-4BA4-AE5B-76104861E7DG\td_sid=1",
-                 BD_ERR_INVALID_ID, "uppercase IDFA");
-    expect_error("ftp_dpm_121963_21_1234567890.sync", "FCB2A29C-315A-5E6B-BCFD-D889BA19AADA\td_sid=1",
-                 BD_ERR_INVALID_ID, "lowercase Roku RIDA (DPID 121963)");
-    expect_error("ftp_dpm_488258_21_1234567890.sync", "not-a-uuid\td_sid=1", BD_ERR_INVALID_ID,
-                 "(DPID 488258)");
-    expect_error("ftp_dpm_1171485_21_1234567890.sync", "095F142A-ACE8-AC5D-B86A-92C8BE18B197\td_sid=1",
-                 BD_ERR_INVALID_ID, "lowercase LG webOS LGUDID (DPID 1171485)");
-    expect_error("ftp_dpm_389146_21_1234567890.sync", "abc-123\td_sid=1", BD_ERR_INVALID_ID,
-                 "is not an alphanumeric Microsoft advertising ID (DPID 389146)");
-    expect_error("ftp_dpm_963906_21_1234567890.sync", "abc_123\td_sid=1", BD_ERR_INVALID_ID,
-                 "alphanumeric Samsung TIFA (DPID 963906)");
-    expect_error("ftp_dpm_1171489_21_1234567890.sync", "7XCB-NROQJQPYW\td_sid=1", BD_ERR_INVALID_ID,
-                 "alphanumeric Vizio IFA (DPID 1171489)");
-    expect_error(SYNC_NAME, "user:1\td_sid=1", BD_ERR_INVALID_ID,
-                 "ID 'user:1' contains ':', which DPUUIDs must not (DPID 1234)");
-    expect_error(SYNC_NAME, "user%3A1\td_sid=1", BD_ERR_INVALID_ID, "contains '%3A' (an encoded ':')");
-    expect_error(SYNC_NAME, "user%3a1\td_sid=1", BD_ERR_INVALID_ID, "contains '%3A'");
+    expect_lines(invalid_ids, COUNT_OF(invalid_ids));
 }
+
+static const ph_line_case valid_ids[] = {
+    {"ftp_dpm_121963_21_1234567890.sync", "fcb2a29c-315a-5e6b-bcfd-d889ba19aada\td_sid=1", PH_PASSES, "Roku RIDA"},
+    {"ftp_dpm_488258_21_1234567890.sync", "df07c7dc-cea7-4a89-b328-810ff5acb15d\td_sid=1", PH_PASSES, "Fire TV"},
+    {"ftp_dpm_1171485_21_1234567890.sync", "095f142a-ace8-ac5d-b86a-92c8be18b197\td_sid=1", PH_PASSES, "LGUDID"},
+    {"ftp_dpm_1171489_21_1234567890.sync", "7XCBNROQJQPYW\td_sid=1", PH_PASSES, "Vizio IFA"},
+    {"ftp_dpm_389146_21_1234567890.sync", "ABC123xyz\td_sid=1", PH_PASSES, "Microsoft MAID"},
+    {"ftp_dpm_963906_21_1234567890.sync", "tifa0123456789\td_sid=1", PH_PASSES, "Samsung TIFA"},
+    {SYNC_NAME, "user%2F1\td_sid=1", PH_PASSES, "a DPUUID may hold other % sequences"},
+    {"ftp_dpm_33_21_1234567890.sync", "crm-42@x\td_sid=1", PH_PASSES, "DPUUID with target"},
+};
 
 static void test_valid_ids(void)
 {
-    expect_record("ftp_dpm_121963_21_1234567890.sync", "fcb2a29c-315a-5e6b-bcfd-d889ba19aada\td_sid=1", 1, "Roku RIDA");
-    expect_record("ftp_dpm_488258_21_1234567890.sync", "df07c7dc-cea7-4a89-b328-810ff5acb15d\td_sid=1", 1, "Fire TV");
-    expect_record("ftp_dpm_1171485_21_1234567890.sync", "095f142a-ace8-ac5d-b86a-92c8be18b197\td_sid=1", 1, "LGUDID");
-    expect_record("ftp_dpm_1171489_21_1234567890.sync", "7XCBNROQJQPYW\td_sid=1", 1, "Vizio IFA");
-    expect_record("ftp_dpm_389146_21_1234567890.sync", "ABC123xyz\td_sid=1", 1, "Microsoft MAID");
-    expect_record("ftp_dpm_963906_21_1234567890.sync", "tifa0123456789\td_sid=1", 1, "Samsung TIFA");
-    expect_record(SYNC_NAME, "user%2F1\td_sid=1", 1, "a DPUUID may hold other % sequences");
-    expect_record("ftp_dpm_33_21_1234567890.sync", "crm-42@x\td_sid=1", 1, "DPUUID with target");
+    expect_lines(valid_ids, COUNT_OF(valid_ids));
 }
 
 /* ---------------------------------------------------------------- files: lines, overwrite, errors mixed */
 
 static void test_line_numbers_and_mixing(void)
 {
-    int outcome = feed(SYNC_NAME, "\n\nu1\td_sid=1\r\n\r\nbad line\r\nu3\td_sid=3\r\n   \nu4\tk=v");
+    int outcome = ph_fixture_feed(&fx, SYNC_NAME, "\n\nu1\td_sid=1\r\n\r\nbad line\r\nu3\td_sid=3\r\n   \nu4\tk=v");
     TAP_EQ_INT(outcome, PH_DONE, "mixed file: done");
-    TAP_EQ_INT(run.lines_fed, 5, "mixed file: 5 non-empty lines fed");
-    TAP_EQ_INT(host.nrecords, 3, "mixed file: 3 records");
-    TAP_EQ_INT(host.nerrors, 2, "mixed file: 2 errors");
+    TAP_EQ_INT(fx.run.lines_fed, 5, "mixed file: 5 non-empty lines fed");
+    TAP_EQ_INT(fx.host.nrecords, 3, "mixed file: 3 records");
+    TAP_EQ_INT(fx.host.nerrors, 2, "mixed file: 2 errors");
     TAP_EQ_INT(record_at(0) ? record_at(0)->line : 0, 3, "first record on line 3");
     TAP_EQ_INT(record_at(1) ? record_at(1)->line : 0, 6, "second record on line 6");
     TAP_EQ_INT(record_at(2) ? record_at(2)->line : 0, 8, "third record on line 8 (unterminated)");
-    TAP_OK(ph_error_on_line(&host, 5) && strstr(ph_error_on_line(&host, 5)->reason, "no TAB"),
+    TAP_OK(ph_error_on_line(&fx.host, 5) && strstr(ph_error_on_line(&fx.host, 5)->reason, "no TAB"),
            "line 5 has no TAB");
-    TAP_OK(ph_error_on_line(&host, 7) && strstr(ph_error_on_line(&host, 7)->reason, "no TAB"),
+    TAP_OK(ph_error_on_line(&fx.host, 7) && strstr(ph_error_on_line(&fx.host, 7)->reason, "no TAB"),
            "line 7 (spaces only) has no TAB");
     TAP_OK(ph_item_is_signal(record_at(2), 0, "k", "v"), "last line k=v");
 }
 
 static void test_overwrite_drops_removals(void)
 {
-    int outcome = feed(OVERWRITE_NAME, "u1\td_sid=1,d_unsid=2,3:0,4:-1,k=v\nu2\td_unsid=5\n");
+    int outcome = ph_fixture_feed(&fx, OVERWRITE_NAME, "u1\td_sid=1,d_unsid=2,3:0,4:-1,k=v\nu2\td_unsid=5\n");
     TAP_EQ_INT(outcome, PH_DONE, "overwrite: done");
-    TAP_EQ_INT(host.nrecords, 2, "overwrite: 2 records");
-    TAP_EQ_INT(host.nerrors, 0, "overwrite: no errors");
+    TAP_EQ_INT(fx.host.nrecords, 2, "overwrite: 2 records");
+    TAP_EQ_INT(fx.host.nerrors, 0, "overwrite: no errors");
     const ph_record *r = record_at(0);
     TAP_EQ_INT(r ? r->nitems : 0, 2, "overwrite: removals dropped, 2 items left");
     TAP_OK(ph_item_is_trait(r, 0, BD_ITEM_ADD, 1), "overwrite: ADD 1 kept");
     TAP_OK(ph_item_is_signal(r, 1, "k", "v"), "overwrite: signal kept");
     TAP_EQ_INT(record_at(1) ? record_at(1)->nitems : 99, 0, "overwrite: only-removal line gives a record with 0 items");
-    TAP_OK(ph_log_contains(&host, "ignored 4 removal(s)"), "overwrite: the dropped removals are logged");
-    feed(SYNC_NAME, "u1\td_unsid=2");
+    TAP_OK(ph_log_contains(&fx.host, "ignored 4 removal(s)"), "overwrite: the dropped removals are logged");
+    ph_fixture_feed(&fx, SYNC_NAME, "u1\td_unsid=2");
     TAP_OK(ph_item_is_trait(record_at(0), 0, BD_ITEM_REMOVE, 2), "sync: removals kept");
-    TAP_EQ_INT(host.nlogs, 0, "sync: nothing logged");
-    feed(OVERWRITE_NAME, "u1\td_unsid=x");
-    TAP_EQ_INT(host.nerrors, 1, "overwrite: a malformed removal is still a format error");
+    TAP_EQ_INT(fx.host.nlogs, 0, "sync: nothing logged");
+    ph_fixture_feed(&fx, OVERWRITE_NAME, "u1\td_unsid=x");
+    TAP_EQ_INT(fx.host.nerrors, 1, "overwrite: a malformed removal is still a format error");
 }
 
 static void test_emit_stop(void)
 {
-    host.emit_budget = 1;
-    int outcome = feed(SYNC_NAME, "u1\td_sid=1\nu2\td_sid=2\nu3\td_sid=3\n");
-    host.emit_budget = -1;
+    fx.host.emit_budget = 1;
+    int outcome = ph_fixture_feed(&fx, SYNC_NAME, "u1\td_sid=1\nu2\td_sid=2\nu3\td_sid=3\n");
+    fx.host.emit_budget = -1;
     TAP_EQ_INT(outcome, PH_ABANDONED, "emit_record -1 makes line() return -1");
-    TAP_EQ_INT(host.nrecords, 1, "one record accepted before the stop");
-    TAP_EQ_INT(run.last_line, 2, "the file stopped at line 2");
+    TAP_EQ_INT(fx.host.nrecords, 1, "one record accepted before the stop");
+    TAP_EQ_INT(fx.run.last_line, 2, "the file stopped at line 2");
 }
 
 static void test_open_checks(void)
 {
     bd_file_info info;
     char err[256];
-    void *state = NULL;
-    ph_host_clear(&host);
+    ph_host_clear(&fx.host);
     ph_parse_name(aam, SYNC_NAME, &info, err, sizeof err);
     info.kind = BD_FILE_IDSYNC;
-    TAP_EQ_INT(aam->open(&host.api, &host, &info, &state, err, sizeof err), -1, "open refuses an ID-sync info");
+    TAP_EQ_INT(ph_try_open(aam, &fx.host.api, &fx.host, &info, err, sizeof err), -1, "open refuses an ID-sync info");
     info.kind = BD_FILE_TRAITS;
-    bd_host_api broken = host.api;
+    bd_host_api broken = fx.host.api;
     broken.emit_record = NULL;
-    TAP_EQ_INT(aam->open(&broken, &host, &info, &state, err, sizeof err), -1,
+    TAP_EQ_INT(ph_try_open(aam, &broken, &fx.host, &info, err, sizeof err), -1,
                "open refuses a host without emit_record");
-    broken = host.api;
+    broken = fx.host.api;
     broken.abi_major = BD_PLUGIN_ABI_MAJOR + 1;
-    TAP_EQ_INT(aam->open(&broken, &host, &info, &state, err, sizeof err), -1, "open refuses another ABI major");
+    TAP_EQ_INT(ph_try_open(aam, &broken, &fx.host, &info, err, sizeof err), -1, "open refuses another ABI major");
     TAP_OK(strstr(err, "host API") != NULL, "... saying why (%s)", err);
     aam->close(NULL);
     TAP_OK(1, "close(NULL) is harmless");
@@ -563,7 +540,7 @@ static void test_open_checks(void)
 
 static void test_bare_values_option(void)
 {
-    ph_host_set_option(&host, "bare_values", "traits");
+    ph_host_set_option(&fx.host, "bare_values", "traits");
     const ph_record *r = expect_record(SYNC_NAME, "u1\t30608,50354,ic=7,9:0", 4, "bare_values=traits");
     TAP_OK(ph_item_is_trait(r, 0, BD_ITEM_ADD, 30608), "bare 30608 is ADD 30608");
     TAP_OK(ph_item_is_trait(r, 1, BD_ITEM_ADD, 50354), "bare 50354 is ADD 50354");
@@ -571,18 +548,32 @@ static void test_bare_values_option(void)
     TAP_OK(ph_item_is_trait(r, 3, BD_ITEM_REMOVE, 9), "9:0 still removes");
     expect_error(SYNC_NAME, "u1\tabc", BD_ERR_FORMAT, "trait ID 'abc' is not a number");
     expect_error(SYNC_NAME, "u1\t1234567890123456789", BD_ERR_FORMAT, "has more than 18 digits");
-    ph_host_set_option(&host, "bare_values", "ic");
+    ph_host_set_option(&fx.host, "bare_values", "ic");
     r = expect_record(SYNC_NAME, "u1\t30608", 1, "bare_values=ic");
     TAP_OK(ph_item_is_signal(r, 0, "ic", "30608"), "bare_values=ic keeps ic signals");
-    ph_host_set_option(&host, "bare_values", "sids");
-    int outcome = feed(SYNC_NAME, "u1\t30608");
+    ph_host_set_option(&fx.host, "bare_values", "sids");
+    int outcome = ph_fixture_feed(&fx, SYNC_NAME, "u1\t30608");
     TAP_EQ_INT(outcome, PH_OPEN_FAILED, "bare_values=sids: open fails");
-    TAP_OK(strstr(run.err, "bare_values") && strstr(run.err, "\"traits\""), "... naming the option (%s)", run.err);
-    ph_host_free(&host);
-    ph_host_init(&host);
+    TAP_OK(strstr(fx.run.err, "bare_values") && strstr(fx.run.err, "\"traits\""), "... naming the option (%s)",
+           fx.run.err);
+    ph_host_free(&fx.host);
+    ph_host_init(&fx.host);
 }
 
 /* ---------------------------------------------------------------- ODC */
+
+static const ph_line_case odc_errors[] = {
+    {ODC_NAME, "imei\t123456\t1", BD_ERR_FORMAT, "unknown ID type 'imei' (expected idfa, gaid or android)"},
+    {ODC_NAME, "idfa\t" IDFA, BD_ERR_FORMAT, "no TAB between user ID and items"},
+    {ODC_NAME, "idfa " IDFA " 1", BD_ERR_FORMAT, "no TAB after the ID type"},
+    {ODC_NAME, "\t" IDFA "\t1", BD_ERR_FORMAT, "empty ID type"},
+    {ODC_NAME, "idfa\t" IDFA "\tabc", BD_ERR_FORMAT, "trait ID 'abc' is not a number"},
+    {ODC_NAME, "idfa\t" IDFA "\t1\t2", BD_ERR_FORMAT, "a TAB inside the item list"},
+    {ODC_NAME, "idfa\t" GAID "\t1", BD_ERR_INVALID_ID, "is not an uppercase IDFA (ODC ID type idfa)"},
+    {ODC_NAME, "gaid\t" IDFA "\t1", BD_ERR_INVALID_ID, "is not a lowercase GAID (ODC ID type gaid)"},
+    {"ftp_dpm_odc_20914_21_1556223815.sync", "idfa\t" IDFA "\t1", BD_ERR_INVALID_ID,
+     "is not a lowercase GAID (DPID 20914)"},
+};
 
 static void test_odc_rows(void)
 {
@@ -595,28 +586,20 @@ static void test_odc_rows(void)
     TAP_OK(ph_item_is_trait(r, 1, BD_ITEM_ADD, 5), "ODC d_sid=5");
     TAP_OK(ph_item_is_trait(r, 2, BD_ITEM_REMOVE, 6), "ODC 6:0");
     TAP_OK(ph_item_is_signal(r, 3, "k", "v"), "ODC k=v");
-    expect_error(ODC_NAME, "imei\t123456\t1", BD_ERR_FORMAT, "unknown ID type 'imei' (expected idfa, gaid or android)");
-    expect_error(ODC_NAME, "idfa\t" IDFA, BD_ERR_FORMAT, "no TAB between user ID and items");
-    expect_error(ODC_NAME, "idfa " IDFA " 1", BD_ERR_FORMAT, "no TAB after the ID type");
-    expect_error(ODC_NAME, "\t" IDFA "\t1", BD_ERR_FORMAT, "empty ID type");
-    expect_error(ODC_NAME, "idfa\t" IDFA "\tabc", BD_ERR_FORMAT, "trait ID 'abc' is not a number");
-    expect_error(ODC_NAME, "idfa\t" IDFA "\t1\t2", BD_ERR_FORMAT, "a TAB inside the item list");
-    expect_error(ODC_NAME, "idfa\t" GAID "\t1", BD_ERR_INVALID_ID, "is not an uppercase IDFA (ODC ID type idfa)");
-    expect_error(ODC_NAME, "gaid\t" IDFA "\t1", BD_ERR_INVALID_ID, "is not a lowercase GAID (ODC ID type gaid)");
-    expect_error("ftp_dpm_odc_20914_21_1556223815.sync", "idfa\t" IDFA "\t1", BD_ERR_INVALID_ID,
-                 "is not a lowercase GAID (DPID 20914)");
+    expect_lines(odc_errors, COUNT_OF(odc_errors));
 }
 
 static void test_odc_no_mixing(void)
 {
-    int outcome = feed(ODC_NAME, "idfa\tnot-an-idfa\t1\n"
-                                 "idfa\t" IDFA "\t1\n"
-                                 "gaid\t" GAID "\t2\n"
-                                 "idfa\t" IDFA "\t3\n");
+    int outcome = ph_fixture_feed(&fx, ODC_NAME,
+                                  "idfa\tnot-an-idfa\t1\n"
+                                  "idfa\t" IDFA "\t1\n"
+                                  "gaid\t" GAID "\t2\n"
+                                  "idfa\t" IDFA "\t3\n");
     TAP_EQ_INT(outcome, PH_DONE, "mixed ODC file: done");
-    TAP_EQ_INT(host.nrecords, 2, "mixed ODC file: the two idfa rows pass");
-    TAP_EQ_INT(host.nerrors, 2, "mixed ODC file: 2 errors");
-    const ph_line_error *e1 = ph_error_on_line(&host, 1), *e3 = ph_error_on_line(&host, 3);
+    TAP_EQ_INT(fx.host.nrecords, 2, "mixed ODC file: the two idfa rows pass");
+    TAP_EQ_INT(fx.host.nerrors, 2, "mixed ODC file: 2 errors");
+    const ph_line_error *e1 = ph_error_on_line(&fx.host, 1), *e3 = ph_error_on_line(&fx.host, 3);
     TAP_EQ_INT(e1 ? e1->kind : 0, BD_ERR_INVALID_ID, "line 1: invalid IDFA");
     TAP_EQ_INT(e3 ? e3->kind : 0, BD_ERR_FORMAT, "line 3: the other ID type is a format error");
     TAP_OK(e3 && strstr(e3->reason, "ID type 'gaid' in a file of idfa IDs (set by line 2)"),
@@ -628,12 +611,12 @@ static void test_odc_no_mixing(void)
 
 static void test_sample_overwrite(void)
 {
-    int outcome = feed_sample("ftp_dpm_1234_1445374061.overwrite");
-    TAP_EQ_INT(outcome, PH_DONE, "sample .overwrite: done (%s)", run.err);
-    TAP_EQ_INT(run.info.mode, BD_MODE_OVERWRITE, "sample .overwrite: mode overwrite");
-    TAP_EQ_INT(host.nrecords, 3, "sample .overwrite: 3 records");
-    TAP_EQ_INT(host.nerrors, 0, "sample .overwrite: no errors (%s)", reason_at(0));
-    TAP_EQ_INT(run.lines_fed, 3, "sample .overwrite: 3 lines (CRLF, no final newline)");
+    int outcome = ph_fixture_feed_sample(&fx, "ftp_dpm_1234_1445374061.overwrite");
+    TAP_EQ_INT(outcome, PH_DONE, "sample .overwrite: done (%s)", fx.run.err);
+    TAP_EQ_INT(fx.run.info.mode, BD_MODE_OVERWRITE, "sample .overwrite: mode overwrite");
+    TAP_EQ_INT(fx.host.nrecords, 3, "sample .overwrite: 3 records");
+    TAP_EQ_INT(fx.host.nerrors, 0, "sample .overwrite: no errors (%s)", ph_reason_at(&fx.host, 0));
+    TAP_EQ_INT(fx.run.lines_fed, 3, "sample .overwrite: 3 lines (CRLF, no final newline)");
     static const char *const users[] = {"1060413022", "1060413110", "1060413123"};
     for (size_t i = 0; i < 3; i++) {
         const ph_record *r = record_at(i);
@@ -658,38 +641,36 @@ static void test_sample_overwrite(void)
     TAP_OK(ph_item_is_signal(record_at(2), 17, "Product",
                              "Free Product for Inbound Sales|  Incident Support for MAC| Partner Trial Account"),
            "record 3: last item, unterminated line");
-    TAP_EQ_INT(host.nlogs, 0, "sample .overwrite: no removal to ignore, nothing logged");
+    TAP_EQ_INT(fx.host.nlogs, 0, "sample .overwrite: no removal to ignore, nothing logged");
 }
 
 static void test_sample_odc(void)
 {
-    int outcome = feed_sample("ftp_dpm_odc_12345_1556223815.sync");
-    TAP_EQ_INT(outcome, PH_DONE, "sample ODC: done (%s)", run.err);
-    TAP_EQ_INT(run.info.flags, BD_FILE_F_ODC, "sample ODC: ODC flag");
-    TAP_EQ_INT(host.nrecords, 8, "sample ODC: 8 records");
-    TAP_EQ_INT(host.nerrors, 0, "sample ODC: no errors (%s)", reason_at(0));
+    int outcome = ph_fixture_feed_sample(&fx, "ftp_dpm_odc_12345_1556223815.sync");
+    TAP_EQ_INT(outcome, PH_DONE, "sample ODC: done (%s)", fx.run.err);
+    TAP_EQ_INT(fx.run.info.flags, BD_FILE_F_ODC, "sample ODC: ODC flag");
+    TAP_EQ_INT(fx.host.nrecords, 8, "sample ODC: 8 records");
+    TAP_EQ_INT(fx.host.nerrors, 0, "sample ODC: no errors (%s)", ph_reason_at(&fx.host, 0));
     TAP_EQ_STR(record_at(0) ? record_at(0)->user_id : NULL, "B56E68EC-34ED-46D5-AF0C-1D2401F676C9",
                "sample ODC: first IDFA");
     TAP_EQ_STR(record_at(7) ? record_at(7)->user_id : NULL, "D6A9A99F-FF6D-B24D-FE77-82CD185CA346",
                "sample ODC: last IDFA");
-    int all_38838 = host.nrecords == 8;
-    for (size_t i = 0; i < host.nrecords; i++)
-        all_38838 = all_38838 && host.records[i].nitems == 1 &&
-                    ph_item_is_trait(&host.records[i], 0, BD_ITEM_ADD, 38838);
+    int all_38838 = fx.host.nrecords == 8;
+    for (size_t i = 0; i < fx.host.nrecords; i++)
+        all_38838 = all_38838 && fx.host.records[i].nitems == 1 &&
+                    ph_item_is_trait(&fx.host.records[i], 0, BD_ITEM_ADD, 38838);
     TAP_OK(all_38838, "sample ODC: every record is exactly ADD 38838");
     TAP_EQ_INT(record_at(7) ? record_at(7)->line : 0, 8, "sample ODC: last record on line 8");
 }
 
 int main(void)
 {
-    ph_plugin plugin;
-    if (ph_plugin_load(&plugin, "aam.so") < 0) {
-        printf("not ok 1 - load aam.so: %s\n1..1\n", plugin.error);
+    if (ph_fixture_open(&fx, "aam.so") < 0) {
+        printf("not ok 1 - load aam.so: %s\n1..1\n", fx.plugin.error);
         return 1;
     }
     TAP_OK(1, "aam.so loads and passes the ABI checks");
-    aam = plugin.desc;
-    ph_host_init(&host);
+    aam = fx.plugin.desc;
 
     test_descriptor();
     test_valid_names();
@@ -715,8 +696,7 @@ int main(void)
     test_sample_overwrite();
     test_sample_odc();
 
-    TAP_EQ_INT(contract_violations, 0, "no plugin.h contract violation in any run");
-    ph_host_free(&host);
-    ph_plugin_unload(&plugin);
+    TAP_EQ_INT(fx.violations, 0, "no plugin.h contract violation in any run");
+    ph_fixture_close(&fx);
     return tap_done();
 }

@@ -3,132 +3,22 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 #include <zlib.h>
-#include <zstd.h>
 
 #include "decode.h"
 #include "tap.h"
+#include "test_util.h"
 
 #define MIB (1024u * 1024u)
 
-static char tmpdir[PATH_MAX];
+static const char *tmpdir;
 
-/* ------------------------------------------------------------------ setup helpers */
-
-__attribute__((noreturn, format(printf, 1, 2))) static void bail(const char *fmt, ...)
-{
-    va_list ap;
-
-    printf("Bail out! ");
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-
-    if (!p)
-        bail("out of memory (%zu bytes)", n);
-    return p;
-}
-
-typedef struct {
-    unsigned char *p;
-    size_t len, cap;
-} buf_t;
-
-static void buf_add(buf_t *b, const void *data, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p)
-            bail("out of memory");
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
-static void path_of(char *out, size_t outlen, const char *name)
-{
-    if ((size_t)snprintf(out, outlen, "%s/%s", tmpdir, name) >= outlen)
-        bail("path too long");
-}
-
-static void write_file(const char *name, const void *data, size_t len)
-{
-    char path[PATH_MAX];
-    const unsigned char *p = data;
-    int fd;
-
-    path_of(path, sizeof path, name);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0)
-        bail("open %s: %s", path, strerror(errno));
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            bail("write %s: %s", path, strerror(errno));
-        p += n;
-        len -= (size_t)n;
-    }
-    if (close(fd) < 0)
-        bail("close %s: %s", path, strerror(errno));
-}
-
-static int open_file(const char *name)
-{
-    char path[PATH_MAX];
-    int fd;
-
-    path_of(path, sizeof path, name);
-    fd = open(path, O_RDONLY);
-    if (fd < 0)
-        bail("open %s: %s", path, strerror(errno));
-    return fd;
-}
-
-static void remove_tmpdir(void)
-{
-    static const char *names[] = { "f", "g", "a", "b", "empty", "big" };
-    char path[PATH_MAX];
-
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        path_of(path, sizeof path, names[i]);
-        if (unlink(path) < 0 && errno != ENOENT)
-            printf("# unlink %s: %s\n", path, strerror(errno));
-    }
-    if (rmdir(tmpdir) < 0)
-        printf("# rmdir %s: %s\n", tmpdir, strerror(errno));
-}
-
-static void make_tmpdir(void)
-{
-    const char *base = getenv("TMPDIR");
-
-    if (!base || !*base)
-        base = "/tmp";
-    if ((size_t)snprintf(tmpdir, sizeof tmpdir, "%s/test_decode.XXXXXX", base) >= sizeof tmpdir)
-        bail("TMPDIR too long");
-    if (!mkdtemp(tmpdir))
-        bail("mkdtemp %s: %s", tmpdir, strerror(errno));
-}
+/* ------------------------------------------------------------------ test data */
 
 /* Deterministic pseudo-random text: lines of hex digits (compresses about 2:1). */
 static unsigned char *make_text(size_t len, uint32_t seed)
@@ -145,46 +35,6 @@ static unsigned char *make_text(size_t len, uint32_t seed)
     return p;
 }
 
-/* gzip member (deflateInit2 with windowBits 15+16). */
-static void gzip_add(buf_t *out, const void *data, size_t len, int level, int strategy)
-{
-    z_stream z;
-    unsigned char chunk[65536];
-    int ret;
-
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, strategy) != Z_OK)
-        bail("deflateInit2 failed");
-    z.next_in = (unsigned char *)(uintptr_t)data;
-    z.avail_in = (uInt)len;
-    do {
-        z.next_out = chunk;
-        z.avail_out = sizeof chunk;
-        ret = deflate(&z, Z_FINISH);
-        if (ret == Z_STREAM_ERROR)
-            bail("deflate failed");
-        buf_add(out, chunk, sizeof chunk - z.avail_out);
-    } while (ret != Z_STREAM_END);
-    deflateEnd(&z);
-}
-
-/* One zstd frame, optionally with a content checksum. */
-static void zstd_add(buf_t *out, const void *data, size_t len, int checksum)
-{
-    ZSTD_CCtx *c = ZSTD_createCCtx();
-    size_t bound = ZSTD_compressBound(len), r;
-    unsigned char *tmp = xmalloc(bound);
-
-    if (!c || ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, checksum)))
-        bail("zstd cctx setup failed");
-    r = ZSTD_compress2(c, tmp, bound, data, len);
-    if (ZSTD_isError(r))
-        bail("ZSTD_compress2: %s", ZSTD_getErrorName(r));
-    buf_add(out, tmp, r);
-    free(tmp);
-    ZSTD_freeCCtx(c);
-}
-
 /* A zstd skippable frame (magic 0x184D2A5?) with n payload bytes. */
 static void zstd_skippable_add(buf_t *out, unsigned variant, size_t n)
 {
@@ -196,57 +46,6 @@ static void zstd_skippable_add(buf_t *out, unsigned variant, size_t n)
     buf_add(out, hdr, sizeof hdr);
     buf_add(out, payload, n);
     free(payload);
-}
-
-/* 64 MiB of zeros, compressed in 1 MiB pieces (gzip: one member with Z_RLE; zstd: one frame). */
-static void gzip_zeros(buf_t *out, size_t total)
-{
-    unsigned char *zeros = calloc(1, MIB), chunk[65536];
-    z_stream z;
-    int ret;
-
-    memset(&z, 0, sizeof z);
-    if (!zeros || deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_RLE) != Z_OK)
-        bail("deflate setup failed");
-    for (size_t done = 0; done < total; done += MIB) {
-        size_t n = total - done < MIB ? total - done : MIB;
-        int flush = done + n == total ? Z_FINISH : Z_NO_FLUSH;
-        z.next_in = zeros;
-        z.avail_in = (uInt)n;
-        do {
-            z.next_out = chunk;
-            z.avail_out = sizeof chunk;
-            ret = deflate(&z, flush);
-            if (ret == Z_STREAM_ERROR)
-                bail("deflate failed");
-            buf_add(out, chunk, sizeof chunk - z.avail_out);
-        } while (flush == Z_FINISH ? ret != Z_STREAM_END : z.avail_out == 0);
-    }
-    deflateEnd(&z);
-    free(zeros);
-}
-
-static void zstd_zeros(buf_t *out, size_t total)
-{
-    unsigned char *zeros = calloc(1, MIB), chunk[65536];
-    ZSTD_CCtx *c = ZSTD_createCCtx();
-    size_t rem;
-
-    if (!zeros || !c)
-        bail("zstd setup failed");
-    for (size_t done = 0; done < total; done += MIB) {
-        ZSTD_EndDirective end = done + MIB >= total ? ZSTD_e_end : ZSTD_e_continue;
-        ZSTD_inBuffer in = { zeros, total - done < MIB ? total - done : MIB, 0 };
-        do {
-            ZSTD_outBuffer o = { chunk, sizeof chunk, 0 };
-            rem = ZSTD_compressStream2(c, &o, &in, end);
-            if (ZSTD_isError(rem))
-                bail("ZSTD_compressStream2: %s", ZSTD_getErrorName(rem));
-            buf_add(out, chunk, o.pos);
-        } while (in.pos < in.size || (end == ZSTD_e_end && rem != 0));
-    }
-    ZSTD_freeCCtx(c);
-    free(zeros);
 }
 
 static void sha256_hex_of(const void *data, size_t len, char out[65])
@@ -308,7 +107,7 @@ static void decode_fd(int fd, const bd_decode_limits *lim, size_t chunk, result_
 
 static void decode_file(const char *name, const bd_decode_limits *lim, size_t chunk, result_t *r)
 {
-    int fd = open_file(name);
+    int fd = tmpdir_open_file(name);
 
     decode_fd(fd, lim, chunk, r);
     close(fd);
@@ -316,7 +115,7 @@ static void decode_file(const char *name, const bd_decode_limits *lim, size_t ch
 
 static bd_decode_status probe_file(const char *name, char *err, size_t errlen)
 {
-    int fd = open_file(name);
+    int fd = tmpdir_open_file(name);
     bd_decode_status st = bd_probe_complete(fd, err, errlen);
     off_t pos = lseek(fd, 0, SEEK_CUR);
 
@@ -333,7 +132,7 @@ static void expect_ok(const char *what, const void *raw, size_t rawlen, const vo
     result_t r;
     char sha[65];
 
-    write_file("f", raw, rawlen);
+    tmpdir_write_file("f", raw, rawlen);
     decode_file("f", NULL, chunk, &r);
     sha256_hex_of(raw, rawlen, sha);
     TAP_EQ_INT(r.last, 0, "%s (chunk %zu): read ends with 0", what, chunk);
@@ -355,7 +154,7 @@ static void expect_fail(const char *what, const void *raw, size_t rawlen, bd_dec
     result_t r;
     char err[256] = "unset";
 
-    write_file("f", raw, rawlen);
+    tmpdir_write_file("f", raw, rawlen);
     decode_file("f", NULL, 65536, &r);
     TAP_EQ_INT(r.last, -1, "%s: read returns -1", what);
     TAP_EQ_INT(r.st, st, "%s: status %d (%s)", what, (int)st, r.err);
@@ -465,18 +264,18 @@ static void test_empty_and_sha(void)
     int fd;
 
     expect_ok("empty file", "", 0, "", 0, BD_COMP_PLAIN, 65536);
-    write_file("f", "", 0);
+    tmpdir_write_file("f", "", 0);
     decode_file("f", NULL, 100, &r);
     TAP_EQ_STR(r.sha, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                "sha256 of the empty file");
     result_free(&r);
-    write_file("f", "abc", 3);
+    tmpdir_write_file("f", "abc", 3);
     decode_file("f", NULL, 100, &r);
     TAP_EQ_STR(r.sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
                "sha256(\"abc\") fixed vector");
     result_free(&r);
 
-    fd = open_file("f");
+    fd = tmpdir_open_file("f");
     TAP_EQ_INT(bd_decoder_open(&d, fd, NULL, 0), 0, "open without hashing");
     TAP_EQ_INT(bd_decoder_read(d, &c, 1), 1, "read 1 byte");
     TAP_EQ_INT(bd_decoder_read(d, &c, 0), 0, "read with len 0 returns 0");
@@ -493,19 +292,27 @@ static void test_empty_and_sha(void)
     TAP_EQ_INT(errno, EINVAL, "... with EINVAL");
 }
 
+/* The stream cut after each of cuts[] bytes must fail as truncated, with needle in the reason. */
+static void expect_cuts(const char *compression, const buf_t *stream, const size_t *cuts, size_t ncuts,
+                        const char *needle)
+{
+    char what[96];
+
+    for (size_t i = 0; i < ncuts; i++) {
+        snprintf(what, sizeof what, "%s cut at %zu of %zu", compression, cuts[i], stream->len);
+        expect_fail(what, stream->p, cuts[i], BD_DEC_TRUNCATED, needle, 1);
+    }
+}
+
 static void test_truncated(const unsigned char *a, size_t alen)
 {
     buf_t g = { 0 }, z = { 0 }, zc = { 0 };
     size_t first;
-    char what[96];
 
     gzip_add(&g, a, alen, 6, Z_DEFAULT_STRATEGY);
     {
         const size_t cuts[] = { 2, 5, 10, 11, g.len / 2, g.len - 8, g.len - 4, g.len - 1 };
-        for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-            snprintf(what, sizeof what, "gzip cut at %zu of %zu", cuts[i], g.len);
-            expect_fail(what, g.p, cuts[i], BD_DEC_TRUNCATED, "gzip stream truncated", 1);
-        }
+        expect_cuts("gzip", &g, cuts, COUNT_OF(cuts), "gzip stream truncated");
     }
     first = g.len;
     gzip_add(&g, a, 1000, 6, Z_DEFAULT_STRATEGY);
@@ -518,10 +325,7 @@ static void test_truncated(const unsigned char *a, size_t alen)
     zstd_add(&zc, a, alen, 1);
     {
         const size_t cuts[] = { 4, 6, z.len / 2, z.len - 1 };
-        for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-            snprintf(what, sizeof what, "zstd cut at %zu of %zu", cuts[i], z.len);
-            expect_fail(what, z.p, cuts[i], BD_DEC_TRUNCATED, "zstd stream truncated", 1);
-        }
+        expect_cuts("zstd", &z, cuts, COUNT_OF(cuts), "zstd stream truncated");
     }
     expect_fail("zstd with checksum, checksum missing", zc.p, zc.len - 4, BD_DEC_TRUNCATED,
                 "truncated", 1);
@@ -541,6 +345,43 @@ static void test_truncated(const unsigned char *a, size_t alen)
     free(zc.p);
 }
 
+/* Bytes appended to a whole stream, and what the reason must then mention. */
+typedef struct {
+    const char *what;
+    const char *bytes;
+    size_t len;
+    const char *needle;
+} trailing_case;
+
+#define TRAILING(what, lit, needle) { what, lit, sizeof(lit) - 1, needle }
+
+static const trailing_case gzip_trailing[] = {
+    TRAILING("gzip trailing garbage", "garbage\n", "trailing garbage after member 1"),
+    TRAILING("gzip trailing 1f 00", "\x1f\x00", "trailing garbage"),
+    TRAILING("gzip zero padding then garbage", "\0\0\0\0x", "zero padding"),
+    TRAILING("gzip member after zero padding", "\0\x1f\x8b", "zero padding"),
+};
+
+static const trailing_case zstd_trailing[] = {
+    TRAILING("zstd trailing garbage", "garbage\n", "zstd: "),
+    TRAILING("zstd one trailing newline", "\n", "zstd: "),
+    TRAILING("zstd trailing zeros", "\0\0\0\0\0\0\0\0", "zstd: "),
+};
+
+/* The stream followed by each case's bytes must fail as corrupt. */
+static void expect_trailing(const buf_t *stream, const trailing_case *cases, size_t ncases)
+{
+    buf_t c = { 0 };
+
+    for (size_t i = 0; i < ncases; i++) {
+        c.len = 0;
+        buf_add(&c, stream->p, stream->len);
+        buf_add(&c, cases[i].bytes, cases[i].len);
+        expect_fail(cases[i].what, c.p, c.len, BD_DEC_CORRUPT, cases[i].needle, 1);
+    }
+    free(c.p);
+}
+
 /* Size of a zstd frame header (magic + descriptor + window + dictID + content size). */
 static size_t zstd_header_size(const unsigned char *p)
 {
@@ -557,7 +398,7 @@ static void test_corrupt(const unsigned char *a, size_t alen)
     size_t fhs;
 
     gzip_add(&g, a, alen, 6, Z_DEFAULT_STRATEGY);
-    c = xmalloc(g.len + 16);
+    c = xmalloc(g.len);
     memcpy(c, g.p, g.len);
     for (size_t i = 0; i < 4; i++)
         c[g.len / 2 + i] ^= 0xa5;
@@ -571,20 +412,11 @@ static void test_corrupt(const unsigned char *a, size_t alen)
     memcpy(c, g.p, g.len);
     c[2] = 7;
     expect_fail("gzip unknown method", c, g.len, BD_DEC_CORRUPT, "gzip: ", 1);
-    memcpy(c, g.p, g.len);
-    memcpy(c + g.len, "garbage\n", 8);
-    expect_fail("gzip trailing garbage", c, g.len + 8, BD_DEC_CORRUPT,
-                "trailing garbage after member 1", 1);
-    memcpy(c + g.len, "\x1f\x00", 2);
-    expect_fail("gzip trailing 1f 00", c, g.len + 2, BD_DEC_CORRUPT, "trailing garbage", 1);
-    memcpy(c + g.len, "\0\0\0\0x", 5);
-    expect_fail("gzip zero padding then garbage", c, g.len + 5, BD_DEC_CORRUPT, "zero padding", 1);
-    memcpy(c + g.len, "\0\x1f\x8b", 3);
-    expect_fail("gzip member after zero padding", c, g.len + 3, BD_DEC_CORRUPT, "zero padding", 1);
+    expect_trailing(&g, gzip_trailing, COUNT_OF(gzip_trailing));
     free(c);
 
     zstd_add(&z, a, alen, 1);
-    c = xmalloc(z.len + 16);
+    c = xmalloc(z.len);
     memcpy(c, z.p, z.len);
     for (size_t i = 0; i < 4; i++)
         c[z.len / 2 + i] ^= 0xa5;
@@ -599,13 +431,7 @@ static void test_corrupt(const unsigned char *a, size_t alen)
     memcpy(c, z.p, z.len);
     c[fhs] |= 0x06; /* block type 3: reserved */
     expect_fail("zstd reserved block type", c, z.len, BD_DEC_CORRUPT, "zstd: ", 1);
-    memcpy(c, z.p, z.len);
-    memcpy(c + z.len, "garbage\n", 8);
-    expect_fail("zstd trailing garbage", c, z.len + 8, BD_DEC_CORRUPT, "zstd: ", 1);
-    memcpy(c + z.len, "\n", 1);
-    expect_fail("zstd one trailing newline", c, z.len + 1, BD_DEC_CORRUPT, "zstd: ", 1);
-    memcpy(c + z.len, "\0\0\0\0\0\0\0\0", 8);
-    expect_fail("zstd trailing zeros", c, z.len + 8, BD_DEC_CORRUPT, "zstd: ", 1);
+    expect_trailing(&z, zstd_trailing, COUNT_OF(zstd_trailing));
     free(c);
     free(g.p);
     free(z.p);
@@ -627,7 +453,7 @@ static void test_unsupported(void)
     };
     char what[64];
 
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < COUNT_OF(cases); i++) {
         snprintf(what, sizeof what, "%s magic", cases[i].name);
         expect_fail(what, cases[i].bytes, cases[i].len, BD_DEC_UNSUPPORTED, cases[i].name, 1);
     }
@@ -654,31 +480,32 @@ static void expect_too_big(const char *what, const bd_decode_limits *lim, size_t
     result_free(&r);
 }
 
+/* 64 MiB of zeros made by make_bomb: it really decodes to 64 MiB, yet a 1 MiB output limit
+ * stops it early whatever the read size. */
+static void expect_bomb_stopped(const char *compression, const char *decodes, void (*make_bomb)(buf_t *, size_t))
+{
+    bd_decode_limits lim = { 0, MIB };
+    buf_t bomb = { 0 };
+    result_t r;
+    char what[64];
+
+    make_bomb(&bomb, 64 * MIB);
+    printf("# 64 MiB of zeros as %s: %zu bytes\n", compression, bomb.len);
+    tmpdir_write_file("f", bomb.p, bomb.len);
+    free(bomb.p);
+    decode_file("f", NULL, MIB, &r);
+    TAP_OK(r.st == BD_DEC_OK && r.bytes_out == 64ull * MIB, "%s bomb really %s to 64 MiB", compression, decodes);
+    result_free(&r);
+    snprintf(what, sizeof what, "%s bomb, 64 KiB reads", compression);
+    expect_too_big(what, &lim, 65536, "decoded size exceeds the limit of 1048576 bytes", MIB);
+    snprintf(what, sizeof what, "%s bomb, 4 MiB reads", compression);
+    expect_too_big(what, &lim, 4 * MIB, "decoded size exceeds", MIB);
+}
+
 static void test_bombs(void)
 {
-    buf_t g = { 0 }, z = { 0 };
-    bd_decode_limits lim = { 0, MIB };
-    result_t r;
-
-    gzip_zeros(&g, 64 * MIB);
-    zstd_zeros(&z, 64 * MIB);
-    printf("# 64 MiB of zeros: gzip %zu bytes, zstd %zu bytes\n", g.len, z.len);
-    write_file("f", g.p, g.len);
-    decode_file("f", NULL, MIB, &r);
-    TAP_OK(r.st == BD_DEC_OK && r.bytes_out == 64ull * MIB, "gzip bomb really inflates to 64 MiB");
-    result_free(&r);
-    expect_too_big("gzip bomb, 64 KiB reads", &lim, 65536,
-                   "decoded size exceeds the limit of 1048576 bytes", MIB);
-    expect_too_big("gzip bomb, 4 MiB reads", &lim, 4 * MIB, "decoded size exceeds", MIB);
-    write_file("f", z.p, z.len);
-    decode_file("f", NULL, MIB, &r);
-    TAP_OK(r.st == BD_DEC_OK && r.bytes_out == 64ull * MIB, "zstd bomb really decodes to 64 MiB");
-    result_free(&r);
-    expect_too_big("zstd bomb, 64 KiB reads", &lim, 65536,
-                   "decoded size exceeds the limit of 1048576 bytes", MIB);
-    expect_too_big("zstd bomb, 4 MiB reads", &lim, 4 * MIB, "decoded size exceeds", MIB);
-    free(g.p);
-    free(z.p);
+    expect_bomb_stopped("gzip", "inflates", gzip_zeros);
+    expect_bomb_stopped("zstd", "decodes", zstd_zeros);
 }
 
 static void test_limits(const unsigned char *a, size_t alen)
@@ -687,7 +514,7 @@ static void test_limits(const unsigned char *a, size_t alen)
     bd_decode_limits lim;
     result_t r;
 
-    write_file("f", a, 1000);
+    tmpdir_write_file("f", a, 1000);
     lim = (bd_decode_limits){ 999, 0 };
     expect_too_big("plain 1000 bytes, max_input 999", &lim, 65536,
                    "input size exceeds the limit of 999 bytes", 0);
@@ -710,7 +537,7 @@ static void test_limits(const unsigned char *a, size_t alen)
                    "decoded size exceeds the limit of 999 bytes", 999);
 
     gzip_add(&g, a, alen, 6, Z_DEFAULT_STRATEGY);
-    write_file("f", g.p, g.len);
+    tmpdir_write_file("f", g.p, g.len);
     lim = (bd_decode_limits){ g.len - 1, 0 };
     expect_too_big("gzip, max_input one short", &lim, 65536, "input size exceeds", 0);
     lim = (bd_decode_limits){ g.len, alen };
@@ -751,8 +578,8 @@ static void test_pipe(const unsigned char *a, size_t alen)
     pid_t pid;
 
     gzip_add(&g, a, alen, 6, Z_DEFAULT_STRATEGY);
-    write_file("g", g.p, g.len);
-    path_of(path, sizeof path, "g");
+    tmpdir_write_file("g", g.p, g.len);
+    tmpdir_path(path, sizeof path, "g");
     snprintf(ifarg, sizeof ifarg, "if=%s", path);
     if (pipe(pfd) < 0)
         bail("pipe: %s", strerror(errno));
@@ -783,9 +610,7 @@ int main(void)
     size_t alen = MIB + 12345, blen = 300000;
     unsigned char *a = make_text(alen, 12345), *b = make_text(blen, 999);
 
-    make_tmpdir();
-    if (atexit(remove_tmpdir) != 0)
-        bail("atexit failed");
+    tmpdir = tmpdir_create("test_decode");
     test_sniff();
     test_good_streams(a, alen, b, blen);
     test_empty_and_sha();

@@ -1,151 +1,18 @@
 /* test_lines.c: TAP tests for the zero-copy line splitter over plain, gzip and zstd input. */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zlib.h>
-#include <zstd.h>
 
 #include "decode.h"
 #include "lines.h"
 #include "tap.h"
+#include "test_util.h"
 
 #define MIB (1024u * 1024u)
 
-static char tmpdir[PATH_MAX];
-static char datafile[PATH_MAX];
-
-/* ------------------------------------------------------------------ setup helpers */
-
-__attribute__((noreturn, format(printf, 1, 2))) static void bail(const char *fmt, ...)
-{
-    va_list ap;
-
-    printf("Bail out! ");
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-
-    if (!p)
-        bail("out of memory (%zu bytes)", n);
-    return p;
-}
-
-typedef struct {
-    unsigned char *p;
-    size_t len, cap;
-} buf_t;
-
-static void buf_add(buf_t *b, const void *data, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p)
-            bail("out of memory");
-        b->cap = cap;
-    }
-    if (n && data)
-        memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
-static void buf_fill(buf_t *b, int c, size_t n)
-{
-    size_t at = b->len;
-
-    buf_add(b, NULL, n);
-    memset(b->p + at, c, n);
-}
-
-static void make_tmpdir(void)
-{
-    const char *base = getenv("TMPDIR");
-
-    if (!base || !*base)
-        base = "/tmp";
-    if ((size_t)snprintf(tmpdir, sizeof tmpdir, "%s/test_lines.XXXXXX", base) >= sizeof tmpdir)
-        bail("TMPDIR too long");
-    if (!mkdtemp(tmpdir))
-        bail("mkdtemp %s: %s", tmpdir, strerror(errno));
-    if ((size_t)snprintf(datafile, sizeof datafile, "%s/data", tmpdir) >= sizeof datafile)
-        bail("path too long");
-}
-
-static void remove_tmpdir(void)
-{
-    if (unlink(datafile) < 0 && errno != ENOENT)
-        printf("# unlink %s: %s\n", datafile, strerror(errno));
-    if (rmdir(tmpdir) < 0)
-        printf("# rmdir %s: %s\n", tmpdir, strerror(errno));
-}
-
-static void write_data(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    int fd = open(datafile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-    if (fd < 0)
-        bail("open %s: %s", datafile, strerror(errno));
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            bail("write: %s", strerror(errno));
-        p += n;
-        len -= (size_t)n;
-    }
-    if (close(fd) < 0)
-        bail("close: %s", strerror(errno));
-}
-
-static void gzip_buf(buf_t *out, const void *data, size_t len)
-{
-    z_stream z;
-    unsigned char chunk[65536];
-    int ret;
-
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        bail("deflateInit2 failed");
-    z.next_in = (unsigned char *)(uintptr_t)data;
-    z.avail_in = (uInt)len;
-    do {
-        z.next_out = chunk;
-        z.avail_out = sizeof chunk;
-        ret = deflate(&z, Z_FINISH);
-        if (ret == Z_STREAM_ERROR)
-            bail("deflate failed");
-        buf_add(out, chunk, sizeof chunk - z.avail_out);
-    } while (ret != Z_STREAM_END);
-    deflateEnd(&z);
-}
-
-static void zstd_buf(buf_t *out, const void *data, size_t len)
-{
-    size_t bound = ZSTD_compressBound(len), r;
-    unsigned char *tmp = xmalloc(bound);
-
-    r = ZSTD_compress(tmp, bound, data, len, 3);
-    if (ZSTD_isError(r))
-        bail("ZSTD_compress: %s", ZSTD_getErrorName(r));
-    buf_add(out, tmp, r);
-    free(tmp);
-}
+#define DATA_FILE "data" /* what every test writes, in the temporary directory */
 
 /* ------------------------------------------------------------------ reference and comparison */
 
@@ -167,9 +34,7 @@ static ref_line *reference_split(const unsigned char *p, size_t n, size_t max_li
             len--;
         if (k == cap) {
             cap *= 2;
-            v = realloc(v, cap * sizeof *v);
-            if (!v)
-                bail("out of memory");
+            v = xrealloc(v, cap * sizeof *v);
         }
         v[k].res = len > max_line ? BD_LINE_TOO_LONG : BD_LINE_OK;
         v[k].off = pos;
@@ -196,16 +61,14 @@ static void splitter_open(splitter *s, const unsigned char *data, size_t len, in
     buf_t z = { 0 };
 
     if (as == AS_GZIP)
-        gzip_buf(&z, data, len);
+        gzip_add(&z, data, len, 6, Z_DEFAULT_STRATEGY);
     else if (as == AS_ZSTD)
-        zstd_buf(&z, data, len);
+        zstd_add(&z, data, len, 0);
     else
         buf_add(&z, data, len);
-    write_data(z.p, z.len);
+    tmpdir_write_file(DATA_FILE, z.p, z.len);
     free(z.p);
-    s->fd = open(datafile, O_RDONLY);
-    if (s->fd < 0)
-        bail("open %s: %s", datafile, strerror(errno));
+    s->fd = tmpdir_open_file(DATA_FILE);
     if (bd_decoder_open(&s->dec, s->fd, NULL, 0) < 0 ||
         bd_lines_open(&s->lines, s->dec, max_line) < 0)
         bail("open decoder/lines: %s", strerror(errno));
@@ -480,10 +343,10 @@ static void test_error(void)
     uint64_t lineno;
     int r, fd;
 
-    gzip_buf(&g, "one\ntwo\nthree\n", 14);
-    write_data(g.p, g.len - 8);
-    fd = open(datafile, O_RDONLY);
-    if (fd < 0 || bd_decoder_open(&s.dec, fd, NULL, 0) < 0 ||
+    gzip_add(&g, "one\ntwo\nthree\n", 14, 6, Z_DEFAULT_STRATEGY);
+    tmpdir_write_file(DATA_FILE, g.p, g.len - 8);
+    fd = tmpdir_open_file(DATA_FILE);
+    if (bd_decoder_open(&s.dec, fd, NULL, 0) < 0 ||
         bd_lines_open(&s.lines, s.dec, 100) < 0)
         bail("open: %s", strerror(errno));
     s.fd = fd;
@@ -501,9 +364,7 @@ static void test_error(void)
 
 int main(void)
 {
-    make_tmpdir();
-    if (atexit(remove_tmpdir) != 0)
-        bail("atexit failed");
+    tmpdir_create("test_lines");
     test_small();
     test_empty();
     test_long_skip();

@@ -1,0 +1,26 @@
+/* plugin_util.c: glue shared by the AAM format plugins: the version they report, the check of the host API table. */
+#include "plugin_util.h"
+#include <stdio.h>
+
+static int has_emit_for(const bd_host_api *host, bd_file_kind kind)
+{
+    if (kind == BD_FILE_TRAITS)
+        return host->emit_record != NULL;
+    if (kind == BD_FILE_IDSYNC)
+        return host->emit_idsync != NULL;
+    return 0;
+}
+
+static int host_is_usable(const bd_host_api *host, bd_file_kind kind)
+{
+    return host && host->struct_size >= offsetof(bd_host_api, spare) && host->abi_major == BD_PLUGIN_ABI_MAJOR &&
+           has_emit_for(host, kind) && host->line_error && host->log;
+}
+
+int plugin_check_host(const bd_host_api *host, bd_file_kind kind, const char *plugin, char *err, size_t errlen)
+{
+    if (host_is_usable(host, kind))
+        return 0;
+    snprintf(err, errlen, "%s: the host API table is incomplete or of another ABI major", plugin);
+    return -1;
+}

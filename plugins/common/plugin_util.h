@@ -1,0 +1,20 @@
+/* plugin_util.h: glue shared by the AAM format plugins: the version they report, the check of the host API table. */
+#ifndef BD_PLUGINS_PLUGIN_UTIL_H
+#define BD_PLUGINS_PLUGIN_UTIL_H
+#include <batchdrop/plugin.h>
+#include <stddef.h>
+
+/* The version the plugin descriptors report: the package's, from config.h (which a plugin's .c
+ * file includes first), else a fallback for a build without autotools. */
+#ifdef PACKAGE_VERSION
+#define PLUGIN_VERSION PACKAGE_VERSION
+#else
+#define PLUGIN_VERSION "0.1.0"
+#endif
+
+/* 0 when `host` is of this ABI major and offers line_error, log and the emit callback that files
+ * of `kind` need (emit_record for BD_FILE_TRAITS, emit_idsync for BD_FILE_IDSYNC); else -1 with
+ * "<plugin>: the host API table is incomplete or of another ABI major" in err. */
+int plugin_check_host(const bd_host_api *host, bd_file_kind kind, const char *plugin, char *err, size_t errlen);
+
+#endif
