@@ -49,28 +49,61 @@ int bd_claim_split(const char *claimed, char id[BD_CLAIM_ID_MAX], const char **n
     return 0;
 }
 
+/* Order claims by the name the partner gave (ID-sync files before trait files), then by claim. */
+static int by_original_name(const void *a, const void *b)
+{
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    const char *nx = strchr(x, BD_CLAIM_SEP), *ny = strchr(y, BD_CLAIM_SEP);
+    int c = strcmp(nx ? nx + 1 : x, ny ? ny + 1 : y);
+    return c ? c : strcmp(x, y);
+}
+
+static char **list_names(const char *dir, size_t *n)
+{
+    DIR *d = opendir(dir);
+    char **v = NULL;
+    *n = 0;
+    if (!d)
+        return NULL;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char **nv = realloc(v, (*n + 1) * sizeof *nv);
+        if (!nv || !(nv[*n] = strdup(de->d_name))) {
+            v = nv ? nv : v;
+            break;
+        }
+        v = nv;
+        (*n)++;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(v, *n, sizeof *v, by_original_name);
+    return v;
+}
+
 static int claim_each_in(const bd_inbox *in, const char *dir,
                          void (*cb)(const bd_inbox *in, const char *claim_id, const char *claim_path,
                                     const char *name, void *arg),
                          void *arg)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0 : -1;
-    struct dirent *de;
-    while ((de = readdir(d))) {
+    size_t n;
+    errno = 0;
+    char **names = list_names(dir, &n);
+    if (!names && errno && errno != ENOENT)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
         char id[BD_CLAIM_ID_MAX], path[PATH_MAX];
         const char *name;
-        if (de->d_name[0] == '.')
-            continue;
-        if (bd_claim_split(de->d_name, id, &name) < 0 || bd_path_join(path, sizeof path, dir, de->d_name) < 0) {
+        if (bd_claim_split(names[i], id, &name) < 0 || bd_path_join(path, sizeof path, dir, names[i]) < 0)
             log_warn("partner %s: %s/%s is not a claim of this agent; leaving it alone", in->partner->name, dir,
-                     de->d_name);
-            continue;
-        }
-        cb(in, id, path, name, arg);
+                     names[i]);
+        else
+            cb(in, id, path, name, arg);
+        free(names[i]);
     }
-    closedir(d);
+    free(names);
     return 0;
 }
 

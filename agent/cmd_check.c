@@ -67,7 +67,7 @@ static int check_plugins(const bd_config *cfg, size_t *nplugins)
     return rc;
 }
 
-int bd_cmd_check(const char *config_path)
+int bd_cmd_check(const char *config_path, int connect)
 {
     char *errors = NULL;
     bd_config *cfg = bd_config_load(config_path, &errors);
@@ -88,8 +88,15 @@ int bd_cmd_check(const char *config_path)
         fprintf(stderr, "%s: receipts %s: not writable by this user: %s\n", where, cfg->receipts, strerror(errno));
         rc = -1;
     }
-    for (size_t i = 0; i < cfg->npartners; i++)
-        rc |= check_inbox(&cfg->partners[i]);
+    for (size_t i = 0; i < cfg->npartners; i++) {
+        const bd_partner *p = &cfg->partners[i];
+        if (p->inbox)
+            rc |= check_inbox(p);
+        if (p->remote)
+            rc |= bd_check_remote(p->remote, "remote", p->name, connect);
+        if (p->remote_outbox)
+            rc |= bd_check_remote(p->remote_outbox, "remote_outbox", p->name, connect);
+    }
     size_t nplugins = 0;
     rc |= check_plugins(cfg, &nplugins);
     if (rc == 0)

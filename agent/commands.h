@@ -2,6 +2,10 @@
 #ifndef BD_COMMANDS_H
 #define BD_COMMANDS_H
 
-int bd_cmd_check(const char *config_path);
+#include "conf.h"
+
+int bd_cmd_check(const char *config_path, int connect);
+/* Check one SFTP endpoint's files (and the connection when connect is set). 0 ok, -1 with messages on stderr. */
+int bd_check_remote(const bd_remote *r, const char *what, const char *partner, int connect);
 int bd_cmd_validate(int argc, char **argv);
 #endif

@@ -127,6 +127,25 @@ static int finish_source(json_t *jr)
     return bd_move_durable(claim, dest);
 }
 
+/* Hand-offs to the SFTP processes, written once outputs and receipt are durable:
+ * the push queue entry (outbox files, and the receipt when pushed) and the
+ * "done" marker that lets the remote source be deleted or moved. Idempotent. */
+static int write_markers(json_t *jr)
+{
+    const char *push = json_string_value(json_object_get(jr, "push_marker"));
+    const char *push_json = json_string_value(json_object_get(jr, "push"));
+    const char *receipt_file = json_string_value(json_object_get(jr, "push_receipt"));
+    const char *line = json_string_value(json_object_get(jr, "receipt"));
+    const char *done = json_string_value(json_object_get(jr, "done_marker"));
+    if (receipt_file && line && bd_write_file_durable(receipt_file, line, strlen(line), 0640) < 0)
+        return -1;
+    if (push && push_json && bd_write_file_durable(push, push_json, strlen(push_json), 0640) < 0)
+        return -1;
+    if (done && bd_write_file_durable(done, "", 0, 0640) < 0)
+        return -1;
+    return 0;
+}
+
 static int mark_done(bd_agent *a, const char *claim_id, json_t *jr)
 {
     char err[256];
@@ -150,6 +169,10 @@ static int replay(bd_agent *a, const char *claim_id, json_t *jr)
         if (do_renames(json_object_get(jr, "renames")) < 0 || append_receipt_once(a, claim_id, line) < 0 ||
             mark_done(a, claim_id, jr) < 0)
             return -1;
+    }
+    if (write_markers(jr) < 0) {
+        log_error("claim %s: cannot queue the remote hand-off: %s", claim_id, strerror(errno));
+        return -1;
     }
     if (finish_source(jr) < 0) {
         log_error("claim %s: cannot archive %s: %s", claim_id,
@@ -219,6 +242,38 @@ static int dest_path(bd_agent *a, const bd_job *j, const char *claim_id, int qua
                   j->r.file);
 }
 
+/* What the pusher uploads for this file: the outbox files, then the receipt when the partner wants it. */
+static int add_push(json_t *jr, const bd_job *j, const char *claim_id, int ok)
+{
+    char marker[PATH_MAX], receipt_file[PATH_MAX], receipt_name[300];
+    const bd_partner *p = j->partner;
+    if (!j->push_dir || (!ok && !p->remote_receipts))
+        return 0;
+    json_t *files = json_array();
+    if (ok && j->has_outbox) {
+        json_array_append_new(files, json_string(j->out.final_data));
+        json_array_append_new(files, json_string(j->out.final_info));
+    }
+    if (bd_fmt(marker, sizeof marker, "%s/%s.json", j->push_dir, claim_id) < 0 ||
+        bd_fmt(receipt_file, sizeof receipt_file, "%s/%s.receipt.json", j->push_dir, claim_id) < 0) {
+        json_decref(files);
+        return -1;
+    }
+    snprintf(receipt_name, sizeof receipt_name, "%s.receipt.json",
+             ok && j->has_outbox ? bd_basename(j->out.final_data) : j->r.file);
+    json_t *push = json_pack("{s:o,s:s?,s:s}", "files", files, "receipt_file",
+                             p->remote_receipts ? receipt_file : NULL, "receipt_name", receipt_name);
+    char *text = push ? json_dumps(push, JSON_COMPACT) : NULL;
+    json_decref(push);
+    int rc = text ? json_object_set_new(jr, "push", json_string(text)) |
+                        json_object_set_new(jr, "push_marker", json_string(marker))
+                  : -1;
+    if (rc == 0 && p->remote_receipts)
+        rc = json_object_set_new(jr, "push_receipt", json_string(receipt_file));
+    free(text);
+    return rc;
+}
+
 static json_t *build_journal(bd_agent *a, bd_job *j, const char *claim_id, const char *claim_path, int quarantine)
 {
     char dest[PATH_MAX];
@@ -232,8 +287,12 @@ static json_t *build_journal(bd_agent *a, bd_job *j, const char *claim_id, const
     json_t *jr = NULL;
     if (line && renames && (!quarantine || text) &&
         dest_path(a, j, claim_id, quarantine, dest, sizeof dest) == 0)
-        jr = json_pack("{s:s,s:s,s:s,s:O,s:s,s:s?}", "state", "committing", "claim", claim_path, "dest", dest,
-                       "renames", renames, "receipt", line, "text", text);
+        jr = json_pack("{s:s,s:s,s:s,s:O,s:s,s:s?,s:s?}", "state", "committing", "claim", claim_path, "dest",
+                       dest, "renames", renames, "receipt", line, "text", text, "done_marker", j->done_marker);
+    if (jr && add_push(jr, j, claim_id, !quarantine && strcmp(j->r.status, BD_STATUS_OK) == 0) < 0) {
+        json_decref(jr);
+        jr = NULL;
+    }
     json_decref(renames);
     free(line);
     free(text);

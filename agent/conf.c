@@ -1,6 +1,7 @@
 /* conf.c: load batchdrop.conf with libconfig, reject unknown keys and bad values with FILE:LINE errors. */
 #include "config.h"
 #include "conf.h"
+#include "conf_loader.h"
 #include "log.h"
 #include "strutil.h"
 #include <errno.h>
@@ -13,13 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-typedef struct loader {
-    const char *path;
-    char *dir; /* folder of the config file: relative paths are resolved against it */
-    char *errors;
-    size_t errlen;
-    int nerrors;
-} loader;
+
 
 static const char *const global_keys[] = {"state_dir", "outbox", "receipts", "plugin_dir", "agent_id", "keep_archive",
                                           "outbox_compress", "outbox_zstd_level", "scan_interval",
@@ -27,10 +22,11 @@ static const char *const global_keys[] = {"state_dir", "outbox", "receipts", "pl
                                           "max_decoded_size", "max_line_length", "match_map_size", "log_level",
                                           "partners", NULL};
 static const char *const partner_keys[] = {"name", "inbox", "settle", "format", "format_options", "ids",
-                                           "segments", "rules", "max_lines_per_user", NULL};
+                                           "segments", "rules", "max_lines_per_user", "remote", "remote_outbox",
+                                           "remote_receipts", NULL};
 static const char *const rule_keys[] = {"key", "value", "segment", NULL};
 
-__attribute__((format(printf, 3, 4))) static void add_error(loader *ld, const config_setting_t *s,
+__attribute__((format(printf, 3, 4))) void cf_error(loader *ld, const config_setting_t *s,
                                                             const char *fmt, ...)
 {
     char msg[1024];
@@ -95,7 +91,7 @@ static const char *closest_key(const char *name, const char *const *keys)
     return best;
 }
 
-static void check_unknown_keys(loader *ld, const config_setting_t *group, const char *const *keys,
+void cf_unknown_keys(loader *ld, const config_setting_t *group, const char *const *keys,
                                const char *where)
 {
     int n = config_setting_length(group);
@@ -110,7 +106,7 @@ static void check_unknown_keys(loader *ld, const config_setting_t *group, const 
             snprintf(hint, sizeof hint, "did you mean '%s'?", near);
         else
             snprintf(hint, sizeof hint, "see batchdrop.conf(5)");
-        add_error(ld, s, "unknown setting '%s'%s%s (%s)", name, where ? " in " : "", where ? where : "", hint);
+        cf_error(ld, s, "unknown setting '%s'%s%s (%s)", name, where ? " in " : "", where ? where : "", hint);
     }
 }
 
@@ -126,37 +122,37 @@ static char *resolve_path(loader *ld, const char *value)
 }
 
 /* Read an optional string; *out stays as is when absent. Returns -1 on a type error. */
-static int get_string(loader *ld, const config_setting_t *group, const char *key, const char **out)
+int cf_string(loader *ld, const config_setting_t *group, const char *key, const char **out)
 {
     config_setting_t *s = config_setting_get_member(group, key);
     if (!s)
         return 0;
     if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-        add_error(ld, s, "'%s' must be a string (in double quotes)", key);
+        cf_error(ld, s, "'%s' must be a string (in double quotes)", key);
         return -1;
     }
     *out = config_setting_get_string(s);
     return 0;
 }
 
-static int get_path(loader *ld, const config_setting_t *group, const char *key, char **out, const char *dflt)
+int cf_path(loader *ld, const config_setting_t *group, const char *key, char **out, const char *dflt)
 {
     const char *v = dflt;
-    if (get_string(ld, group, key, &v) < 0)
+    if (cf_string(ld, group, key, &v) < 0)
         return -1;
     if (!v) {
         *out = NULL;
         return 0;
     }
     if (!*v) {
-        add_error(ld, config_setting_get_member(group, key), "'%s' must not be empty", key);
+        cf_error(ld, config_setting_get_member(group, key), "'%s' must not be empty", key);
         return -1;
     }
     *out = resolve_path(ld, v);
     return *out ? 0 : -1;
 }
 
-static int get_number(loader *ld, const config_setting_t *group, const char *key, double *out, double min,
+int cf_number(loader *ld, const config_setting_t *group, const char *key, double *out, double min,
                       double max)
 {
     config_setting_t *s = config_setting_get_member(group, key);
@@ -169,24 +165,24 @@ static int get_number(loader *ld, const config_setting_t *group, const char *key
     else if (t == CONFIG_TYPE_FLOAT)
         v = config_setting_get_float(s);
     else {
-        add_error(ld, s, "'%s' must be a number", key);
+        cf_error(ld, s, "'%s' must be a number", key);
         return -1;
     }
     if (v < min || v > max) {
-        add_error(ld, s, "'%s' = %g is out of range [%g, %g]", key, v, min, max);
+        cf_error(ld, s, "'%s' = %g is out of range [%g, %g]", key, v, min, max);
         return -1;
     }
     *out = v;
     return 0;
 }
 
-static int get_bool(loader *ld, const config_setting_t *group, const char *key, int *out)
+int cf_bool(loader *ld, const config_setting_t *group, const char *key, int *out)
 {
     config_setting_t *s = config_setting_get_member(group, key);
     if (!s)
         return 0;
     if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-        add_error(ld, s, "'%s' must be true or false", key);
+        cf_error(ld, s, "'%s' must be true or false", key);
         return -1;
     }
     *out = config_setting_get_bool(s);
@@ -229,7 +225,7 @@ static int get_size(loader *ld, const config_setting_t *group, const char *key, 
     if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
         long long v = config_setting_get_int64(s);
         if (v <= 0) {
-            add_error(ld, s, "'%s' must be positive", key);
+            cf_error(ld, s, "'%s' must be positive", key);
             return -1;
         }
         *out = (uint64_t)v;
@@ -237,14 +233,14 @@ static int get_size(loader *ld, const config_setting_t *group, const char *key, 
     }
     if (t == CONFIG_TYPE_STRING && parse_size(config_setting_get_string(s), out) == 0 && *out > 0)
         return 0;
-    add_error(ld, s, "'%s' must be a size such as 1048576, \"512M\" or \"3G\"", key);
+    cf_error(ld, s, "'%s' must be a size such as 1048576, \"512M\" or \"3G\"", key);
     return -1;
 }
 
 static int load_options(loader *ld, const config_setting_t *group, bd_partner *p)
 {
     if (!config_setting_is_group(group)) {
-        add_error(ld, group, "'format_options' must be a group: format_options = { key = \"value\"; }");
+        cf_error(ld, group, "'format_options' must be a group: format_options = { key = \"value\"; }");
         return -1;
     }
     int n = config_setting_length(group);
@@ -261,7 +257,7 @@ static int load_options(loader *ld, const config_setting_t *group, bd_partner *p
         case CONFIG_TYPE_INT64: snprintf(buf, sizeof buf, "%lld", config_setting_get_int64(s)); break;
         case CONFIG_TYPE_FLOAT: snprintf(buf, sizeof buf, "%g", config_setting_get_float(s)); break;
         case CONFIG_TYPE_BOOL: v = config_setting_get_bool(s) ? "true" : "false"; break;
-        default: add_error(ld, s, "format option '%s' must be a scalar", config_setting_name(s)); return -1;
+        default: cf_error(ld, s, "format option '%s' must be a scalar", config_setting_name(s)); return -1;
         }
         p->options[p->noptions].key = strdup(config_setting_name(s));
         p->options[p->noptions].value = strdup(v);
@@ -281,7 +277,7 @@ static int cmp_i64(const void *a, const void *b)
 static int load_segments(loader *ld, const config_setting_t *arr, bd_partner *p)
 {
     if (!config_setting_is_array(arr) && !config_setting_is_list(arr)) {
-        add_error(ld, arr, "'segments' must be an array of segment IDs: segments = [ 24, 26 ]");
+        cf_error(ld, arr, "'segments' must be an array of segment IDs: segments = [ 24, 26 ]");
         return -1;
     }
     int n = config_setting_length(arr);
@@ -292,7 +288,7 @@ static int load_segments(loader *ld, const config_setting_t *arr, bd_partner *p)
         config_setting_t *e = config_setting_get_elem(arr, (unsigned)i);
         int t = config_setting_type(e);
         if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || config_setting_get_int64(e) < 0) {
-            add_error(ld, e, "segment IDs must be non-negative integers");
+            cf_error(ld, e, "segment IDs must be non-negative integers");
             return -1;
         }
         p->segments[p->nsegments++] = config_setting_get_int64(e);
@@ -308,7 +304,7 @@ static int get_segment_id(loader *ld, const config_setting_t *r, long long *seg)
         return 0;
     int t = config_setting_type(s);
     if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || config_setting_get_int64(s) < 0) {
-        add_error(ld, s, "'segment' must be a non-negative integer");
+        cf_error(ld, s, "'segment' must be a non-negative integer");
         return -1;
     }
     *seg = config_setting_get_int64(s);
@@ -320,15 +316,15 @@ static int load_rule(loader *ld, const config_setting_t *r, bd_rule *rule)
     const char *key = NULL, *value = NULL;
     long long seg = -1;
     if (!config_setting_is_group(r)) {
-        add_error(ld, r, "each rule must be a group: { key = \"product\"; value = \"tablet\"; segment = 123; }");
+        cf_error(ld, r, "each rule must be a group: { key = \"product\"; value = \"tablet\"; segment = 123; }");
         return -1;
     }
-    check_unknown_keys(ld, r, rule_keys, "a rule");
-    if (get_string(ld, r, "key", &key) < 0 || get_string(ld, r, "value", &value) < 0 ||
+    cf_unknown_keys(ld, r, rule_keys, "a rule");
+    if (cf_string(ld, r, "key", &key) < 0 || cf_string(ld, r, "value", &value) < 0 ||
         get_segment_id(ld, r, &seg) < 0)
         return -1;
     if (!key || !*key || !value || seg < 0) {
-        add_error(ld, r, "a rule needs 'key', 'value' and 'segment'");
+        cf_error(ld, r, "a rule needs 'key', 'value' and 'segment'");
         return -1;
     }
     rule->key = strdup(key);
@@ -340,7 +336,7 @@ static int load_rule(loader *ld, const config_setting_t *r, bd_rule *rule)
 static int load_rules(loader *ld, const config_setting_t *list, bd_partner *p)
 {
     if (!config_setting_is_list(list)) {
-        add_error(ld, list, "'rules' must be a list: rules = ( { key = ...; value = ...; segment = ...; } )");
+        cf_error(ld, list, "'rules' must be a list: rules = ( { key = ...; value = ...; segment = ...; } )");
         return -1;
     }
     int n = config_setting_length(list);
@@ -358,14 +354,14 @@ static int load_rules(loader *ld, const config_setting_t *list, bd_partner *p)
 static int load_ids_mode(loader *ld, const config_setting_t *ps, bd_partner *p)
 {
     const char *ids = NULL;
-    if (get_string(ld, ps, "ids", &ids) < 0)
+    if (cf_string(ld, ps, "ids", &ids) < 0)
         return -1;
     if (!ids || strcmp(ids, "partner") == 0)
         p->ids = BD_IDS_PARTNER;
     else if (strcmp(ids, "ours") == 0)
         p->ids = BD_IDS_OURS;
     else {
-        add_error(ld, config_setting_get_member(ps, "ids"), "'ids' must be \"partner\" or \"ours\", not \"%s\"",
+        cf_error(ld, config_setting_get_member(ps, "ids"), "'ids' must be \"partner\" or \"ours\", not \"%s\"",
                   ids);
         return -1;
     }
@@ -390,29 +386,36 @@ static int load_partner(loader *ld, const config_setting_t *ps, bd_partner *p)
     const char *name = NULL, *format = NULL;
     double settle = 10, cap = 200;
     if (!config_setting_is_group(ps)) {
-        add_error(ld, ps, "each partner must be a group: { name = \"acme\"; inbox = \"...\"; }");
+        cf_error(ld, ps, "each partner must be a group: { name = \"acme\"; inbox = \"...\"; }");
         return -1;
     }
-    if (get_string(ld, ps, "name", &name) < 0)
+    if (cf_string(ld, ps, "name", &name) < 0)
         return -1;
     if (!name || !bd_valid_partner_name(name)) {
-        add_error(ld, ps, "partner 'name' is required and must match [A-Za-z0-9_-]+ (it names the outbox folder)");
+        cf_error(ld, ps, "partner 'name' is required and must match [A-Za-z0-9_-]+ (it names the outbox folder)");
         return -1;
     }
     snprintf(where, sizeof where, "partner '%s'", name);
-    check_unknown_keys(ld, ps, partner_keys, where);
+    cf_unknown_keys(ld, ps, partner_keys, where);
     char src[PATH_MAX + 32];
     snprintf(src, sizeof src, "%s:%d", config_setting_source_file(ps) ? config_setting_source_file(ps) : ld->path,
              (int)config_setting_source_line(ps));
     p->name = strdup(name);
     p->source = strdup(src);
-    if (!p->name || !p->source || get_path(ld, ps, "inbox", &p->inbox, NULL) < 0 ||
-        get_number(ld, ps, "settle", &settle, 0, 86400) < 0 ||
-        get_number(ld, ps, "max_lines_per_user", &cap, 0, 1e9) < 0 || get_string(ld, ps, "format", &format) < 0 ||
-        load_ids_mode(ld, ps, p) < 0 || load_partner_lists(ld, ps, p) < 0)
+    if (!p->name || !p->source || cf_path(ld, ps, "inbox", &p->inbox, NULL) < 0 ||
+        cf_number(ld, ps, "settle", &settle, 0, 86400) < 0 ||
+        cf_number(ld, ps, "max_lines_per_user", &cap, 0, 1e9) < 0 || cf_string(ld, ps, "format", &format) < 0 ||
+        load_ids_mode(ld, ps, p) < 0 || load_partner_lists(ld, ps, p) < 0 || cf_load_remotes(ld, ps, p) < 0 ||
+        cf_bool(ld, ps, "remote_receipts", &p->remote_receipts) < 0)
         return -1;
-    if (!p->inbox) {
-        add_error(ld, ps, "partner '%s' has no 'inbox' (the local folder its files are dropped into)", name);
+    if (!p->inbox && !p->remote) {
+        cf_error(ld, ps, "partner '%s' has neither an 'inbox' (a local folder) nor a 'remote' (an SFTP folder)",
+                 name);
+        return -1;
+    }
+    if (p->remote_receipts && !p->remote_outbox) {
+        cf_error(ld, config_setting_get_member(ps, "remote_receipts"),
+                 "'remote_receipts' needs a 'remote_outbox' to push the receipts to");
         return -1;
     }
     p->settle = settle;
@@ -428,10 +431,11 @@ static void check_partner_clashes(loader *ld, const config_setting_t *list, cons
         for (size_t j = 0; j < i; j++) {
             const config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
             if (strcmp(cfg->partners[i].name, cfg->partners[j].name) == 0)
-                add_error(ld, s, "partner name '%s' is used twice (first at %s)", cfg->partners[i].name,
+                cf_error(ld, s, "partner name '%s' is used twice (first at %s)", cfg->partners[i].name,
                           cfg->partners[j].source);
-            else if (strcmp(cfg->partners[i].inbox, cfg->partners[j].inbox) == 0)
-                add_error(ld, s, "partner '%s' uses the same inbox as partner '%s': %s", cfg->partners[i].name,
+            else if (cfg->partners[i].inbox && cfg->partners[j].inbox &&
+                     strcmp(cfg->partners[i].inbox, cfg->partners[j].inbox) == 0)
+                cf_error(ld, s, "partner '%s' uses the same inbox as partner '%s': %s", cfg->partners[i].name,
                           cfg->partners[j].name, cfg->partners[i].inbox);
         }
 }
@@ -442,7 +446,7 @@ static int load_partners(loader *ld, const config_setting_t *root, bd_config *cf
     if (!list)
         return 0; /* an idle agent is a valid configuration */
     if (!config_setting_is_list(list)) {
-        add_error(ld, list, "'partners' must be a list: partners = ( { name = ...; }, ... )");
+        cf_error(ld, list, "'partners' must be a list: partners = ( { name = ...; }, ... )");
         return -1;
     }
     int n = config_setting_length(list);
@@ -463,14 +467,14 @@ static int load_partners(loader *ld, const config_setting_t *root, bd_config *cf
 static int load_compress(loader *ld, const config_setting_t *root, bd_config *cfg)
 {
     const char *c = NULL;
-    if (get_string(ld, root, "outbox_compress", &c) < 0)
+    if (cf_string(ld, root, "outbox_compress", &c) < 0)
         return -1;
     if (!c || strcmp(c, "none") == 0)
         cfg->outbox_compress = BD_OUT_PLAIN;
     else if (strcmp(c, "zstd") == 0)
         cfg->outbox_compress = BD_OUT_ZSTD;
     else {
-        add_error(ld, config_setting_get_member(root, "outbox_compress"),
+        cf_error(ld, config_setting_get_member(root, "outbox_compress"),
                   "'outbox_compress' must be \"none\" or \"zstd\", not \"%s\"", c);
         return -1;
     }
@@ -480,11 +484,11 @@ static int load_compress(loader *ld, const config_setting_t *root, bd_config *cf
 static int load_log_level(loader *ld, const config_setting_t *root, bd_config *cfg)
 {
     const char *lvl = NULL;
-    if (get_string(ld, root, "log_level", &lvl) < 0)
+    if (cf_string(ld, root, "log_level", &lvl) < 0)
         return -1;
     cfg->log_level = lvl ? bd_log_level_from_name(lvl) : BD_LOG_INFO;
     if (cfg->log_level < 0) {
-        add_error(ld, config_setting_get_member(root, "log_level"),
+        cf_error(ld, config_setting_get_member(root, "log_level"),
                   "'log_level' must be \"error\", \"warning\", \"info\" or \"debug\"");
         return -1;
     }
@@ -509,24 +513,24 @@ static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg
     double lvl = 3, scan = 30, incomplete = 3600, retry = 60, linemax = 102400;
     int rc = 0;
     const char *agent = NULL;
-    rc |= get_path(ld, root, "state_dir", &cfg->state_dir, LOCALSTATEDIR "/lib/batchdrop");
-    rc |= get_path(ld, root, "outbox", &cfg->outbox, LOCALSTATEDIR "/spool/batchdrop/outbox");
-    rc |= get_path(ld, root, "receipts", &cfg->receipts, LOCALSTATEDIR "/log/batchdrop/receipts.jsonl");
-    rc |= get_path(ld, root, "plugin_dir", &cfg->plugin_dir, PLUGINDIR);
-    rc |= get_bool(ld, root, "keep_archive", &cfg->keep_archive);
+    rc |= cf_path(ld, root, "state_dir", &cfg->state_dir, LOCALSTATEDIR "/lib/batchdrop");
+    rc |= cf_path(ld, root, "outbox", &cfg->outbox, LOCALSTATEDIR "/spool/batchdrop/outbox");
+    rc |= cf_path(ld, root, "receipts", &cfg->receipts, LOCALSTATEDIR "/log/batchdrop/receipts.jsonl");
+    rc |= cf_path(ld, root, "plugin_dir", &cfg->plugin_dir, PLUGINDIR);
+    rc |= cf_bool(ld, root, "keep_archive", &cfg->keep_archive);
     rc |= load_compress(ld, root, cfg);
-    rc |= get_number(ld, root, "outbox_zstd_level", &lvl, 1, 19);
-    rc |= get_number(ld, root, "scan_interval", &scan, 0.1, 86400);
-    rc |= get_number(ld, root, "incomplete_timeout", &incomplete, 0, 30 * 86400);
-    rc |= get_number(ld, root, "retry_interval", &retry, 0.1, 86400);
-    rc |= get_number(ld, root, "max_line_length", &linemax, 64, 64 << 20);
+    rc |= cf_number(ld, root, "outbox_zstd_level", &lvl, 1, 19);
+    rc |= cf_number(ld, root, "scan_interval", &scan, 0.1, 86400);
+    rc |= cf_number(ld, root, "incomplete_timeout", &incomplete, 0, 30 * 86400);
+    rc |= cf_number(ld, root, "retry_interval", &retry, 0.1, 86400);
+    rc |= cf_number(ld, root, "max_line_length", &linemax, 64, 64 << 20);
     rc |= get_size(ld, root, "max_file_size", &cfg->max_file_size);
     rc |= get_size(ld, root, "max_decoded_size", &cfg->max_decoded_size);
     rc |= get_size(ld, root, "match_map_size", &cfg->match_map_size);
     rc |= load_log_level(ld, root, cfg);
-    rc |= get_string(ld, root, "agent_id", &agent);
+    rc |= cf_string(ld, root, "agent_id", &agent);
     if (agent && !bd_valid_partner_name(agent)) {
-        add_error(ld, config_setting_get_member(root, "agent_id"), "'agent_id' must match [A-Za-z0-9_-]+");
+        cf_error(ld, config_setting_get_member(root, "agent_id"), "'agent_id' must match [A-Za-z0-9_-]+");
         rc = -1;
     }
     cfg->outbox_zstd_level = (int)lvl;
@@ -598,7 +602,7 @@ bd_config *bd_config_load(const char *path, char **errors)
     int rc = read_config_file(&ld, &lc);
     if (rc == 0) {
         config_setting_t *root = config_root_setting(&lc);
-        check_unknown_keys(&ld, root, global_keys, NULL);
+        cf_unknown_keys(&ld, root, global_keys, NULL);
         rc |= load_scalars(&ld, root, cfg);
         rc |= load_partners(&ld, root, cfg);
         cfg->path = realpath(path, NULL);
@@ -617,6 +621,8 @@ bd_config *bd_config_load(const char *path, char **errors)
 
 static void free_partner(bd_partner *p)
 {
+    cf_free_remote(p->remote);
+    cf_free_remote(p->remote_outbox);
     free(p->name);
     free(p->inbox);
     free(p->format);

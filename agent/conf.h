@@ -17,6 +17,26 @@ typedef struct bd_option {
     char *key, *value;
 } bd_option;
 
+/* An SFTP endpoint: a partner's remote inbox (remote = {...}) or outbox (remote_outbox = {...}). */
+typedef struct bd_remote {
+    char *host;
+    int port;
+    char *user;
+    char *key;             /* private key file (absolute), NULL when password auth only */
+    char *passphrase_file; /* optional */
+    char *password_file;   /* optional */
+    char *known_hosts;     /* required: strict host-key checking */
+    char *path;            /* remote folder */
+    double poll;           /* inbox: seconds between listings */
+    double settle;         /* inbox: size and mtime unchanged across listings this long */
+    int after_move;        /* inbox: 1 = move to move_to after processing, 0 = delete */
+    char *move_to;
+    int max_sessions;      /* connections this agent opens to this host at once */
+    double timeout;        /* deadline of every network operation */
+    double claim_timeout;  /* inbox: another agent's claim older than this is recovered */
+    char *source;          /* "file:line" */
+} bd_remote;
+
 typedef struct bd_partner {
     char *name;
     char *inbox;    /* absolute path, NULL if the partner has no local inbox */
@@ -31,6 +51,9 @@ typedef struct bd_partner {
     size_t nrules;
     long max_lines_per_user; /* 0 = unlimited */
     char *source;            /* "file:line" where the partner is defined */
+    bd_remote *remote;        /* remote SFTP inbox, NULL if none */
+    bd_remote *remote_outbox; /* push outbox files there, NULL if none */
+    int remote_receipts;      /* push each receipt beside the outbox files */
 } bd_partner;
 
 typedef struct bd_config {

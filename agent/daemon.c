@@ -6,6 +6,8 @@
 #include "fsutil.h"
 #include "job.h"
 #include "log.h"
+#include "remote_fetch.h"
+#include "remote_push.h"
 #include "strutil.h"
 #include "watch.h"
 #include <dirent.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- opening */
@@ -75,18 +78,25 @@ static int open_stores(bd_agent *a)
     return 0;
 }
 
+/* One bd_inbox per local inbox, and one per remote inbox's download queue. */
 static int open_inboxes(bd_agent *a)
 {
     char err[PATH_MAX + 256];
-    a->inboxes = calloc(a->cfg->npartners + 1, sizeof *a->inboxes);
+    a->inboxes = calloc(2 * a->cfg->npartners + 1, sizeof *a->inboxes);
     if (!a->inboxes)
         return -1;
     for (size_t i = 0; i < a->cfg->npartners; i++) {
-        if (bd_inbox_init(&a->inboxes[i], a->cfg, &a->cfg->partners[i], err, sizeof err) < 0) {
+        const bd_partner *p = &a->cfg->partners[i];
+        if (p->inbox && bd_inbox_init(&a->inboxes[a->ninboxes], a->cfg, p, err, sizeof err) < 0) {
             log_error("%s", err);
             return -1;
         }
-        a->ninboxes++;
+        a->ninboxes += p->inbox != NULL;
+        if (p->remote && bd_inbox_init_remote(&a->inboxes[a->ninboxes], a->cfg, p, err, sizeof err) < 0) {
+            log_error("%s", err);
+            return -1;
+        }
+        a->ninboxes += p->remote != NULL;
     }
     return 0;
 }
@@ -129,7 +139,10 @@ static void fill_receipt_identity(bd_agent *a, bd_job *j, bd_inbox *in, const ch
     snprintf(j->r.agent, sizeof j->r.agent, "%s", a->cfg->agent_id);
     snprintf(j->r.file, sizeof j->r.file, "%s", name);
     snprintf(j->r.partner, sizeof j->r.partner, "%s", in->partner->name);
-    if (bd_path_join(j->r.source, sizeof j->r.source, in->partner->inbox, name) < 0)
+    const bd_remote *r = in->partner->remote;
+    if (in->remote)
+        snprintf(j->r.source, sizeof j->r.source, "sftp://%s@%s:%d%s/%s", r->user, r->host, r->port, r->path, name);
+    else if (bd_path_join(j->r.source, sizeof j->r.source, in->partner->inbox, name) < 0)
         snprintf(j->r.source, sizeof j->r.source, "%s", name);
 }
 
@@ -188,8 +201,15 @@ static int process_claim(bd_agent *a, bd_inbox *in, const char *claim_id, const 
             leave_for_retry(a, claim_id, "finishing its journaled commit failed");
         return 0;
     }
+    char done[PATH_MAX], push[PATH_MAX];
     bd_job j = {.cfg = a->cfg, .partner = in->partner, .plugins = &a->plugins, .ms = a->ms,
-                .path = claim_path, .name = name, .truncated_is_final = truncated_is_final};
+                .path = claim_path, .name = name, .truncated_is_final = truncated_is_final || in->remote};
+    if (in->remote && bd_remote_dir(done, sizeof done, a->cfg, in->partner, "done") == 0 &&
+        bd_fmt(done + strlen(done), sizeof done - strlen(done), "/%s", bd_basename(claim_path)) == 0)
+        j.done_marker = done;
+    if (in->partner->remote_outbox && bd_remote_dir(push, sizeof push, a->cfg, in->partner, "push") == 0 &&
+        bd_mkdir_p(push, 0750) == 0)
+        j.push_dir = push;
     fill_receipt_identity(a, &j, in, claim_id, name);
     bd_job_run(&j);
     int gave_back = 0;
@@ -227,7 +247,8 @@ static void requeue_claim(const bd_inbox *cin, const char *claim_id, const char 
     bd_inbox *in = (bd_inbox *)cin;
     if (a->stopping)
         return;
-    log_info("partner %s: resuming %s (claim %s)", in->partner->name, name, claim_id);
+    if (!in->remote)
+        log_info("partner %s: resuming %s (claim %s)", in->partner->name, name, claim_id);
     process_claim(a, in, claim_id, claim_path, name, 0);
 }
 
@@ -303,6 +324,8 @@ static void recover(bd_agent *a)
 
 /* ---------------------------------------------------------------- the loops */
 
+static void process_remote_queues(bd_agent *a, int all);
+
 static int stop_requested(bd_agent *a)
 {
     if (a->stopping)
@@ -314,6 +337,8 @@ static int stop_requested(bd_agent *a)
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
             log_info("received %s; finishing the file in hand, then exiting", strsignal((int)si.ssi_signo));
             a->stopping = 1;
+        } else if (si.ssi_signo == SIGCHLD) {
+            bd_children_reap(&a->children);
         } else if (si.ssi_signo == SIGHUP) {
             log_warn("SIGHUP: configuration reload is not supported by this version; restart the service");
         }
@@ -347,6 +372,8 @@ static double poll_inboxes(bd_agent *a)
     double next = -1;
     for (size_t i = 0; i < a->ninboxes && !a->stopping; i++) {
         int stopped;
+        if (a->inboxes[i].remote)
+            continue;
         double w = bd_inbox_poll(&a->inboxes[i], a->cfg->incomplete_timeout, on_ready, a, &stopped);
         if (w >= 0 && (next < 0 || w < next))
             next = w;
@@ -357,14 +384,67 @@ static double poll_inboxes(bd_agent *a)
 static void scan_all(bd_agent *a)
 {
     for (size_t i = 0; i < a->ninboxes; i++)
-        bd_inbox_scan(&a->inboxes[i]);
+        if (!a->inboxes[i].remote)
+            bd_inbox_scan(&a->inboxes[i]);
+}
+
+/* once: download what is complete now on every remote inbox (waiting at most `settle` for files seen changing). */
+static void once_fetch(bd_agent *a, bd_fetcher *fs, size_t *nf)
+{
+    for (size_t i = 0; i < a->cfg->npartners; i++) {
+        const bd_partner *p = &a->cfg->partners[i];
+        if (!p->remote)
+            continue;
+        bd_fetcher *f = &fs[(*nf)++];
+        if (bd_fetcher_init(f, a->cfg, p) < 0 || bd_fetcher_finish_done(f) < 0 || bd_fetcher_round(f) < 0) {
+            a->internal_errors++;
+            continue;
+        }
+        double wait = bd_fetcher_next_stable(f);
+        if (wait >= 0 && wait <= p->remote->settle) {
+            struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) + 50000000};
+            nanosleep(&ts, NULL);
+            if (bd_fetcher_round(f) < 0)
+                a->internal_errors++;
+        }
+    }
+}
+
+/* once: after processing, delete or move the remote sources and push the outbox. */
+static void once_finish_remote(bd_agent *a, bd_fetcher *fs, size_t nf)
+{
+    for (size_t i = 0; i < nf; i++) {
+        if (bd_fetcher_finish_done(&fs[i]) < 0)
+            a->internal_errors++;
+        bd_fetcher_free(&fs[i]);
+    }
+    for (size_t i = 0; i < a->cfg->npartners; i++) {
+        const bd_partner *p = &a->cfg->partners[i];
+        bd_pusher u;
+        if (!p->remote_outbox || bd_pusher_init(&u, a->cfg, p) < 0)
+            continue;
+        if (bd_pusher_round(&u) != 0) {
+            log_error("partner %s: some outbox files could not be pushed; they stay queued for the next run",
+                      p->name);
+            a->internal_errors++;
+        }
+        bd_pusher_free(&u);
+    }
 }
 
 int bd_agent_once(bd_agent *a)
 {
+    size_t nf = 0;
+    bd_fetcher *fs = calloc(a->cfg->npartners + 1, sizeof *fs);
+    if (!fs)
+        return 1;
     recover(a);
+    once_fetch(a, fs, &nf);
     scan_all(a);
     poll_inboxes(a);
+    process_remote_queues(a, 1);
+    once_finish_remote(a, fs, nf);
+    free(fs);
     log_info("once: %llu ok, %llu rejected, %llu duplicate, %llu incomplete, %llu left for retry",
              (unsigned long long)a->stats.ok, (unsigned long long)a->stats.rejected,
              (unsigned long long)a->stats.duplicate, (unsigned long long)a->stats.incomplete,
@@ -379,6 +459,7 @@ static int setup_signals(bd_agent *a)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
     a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -392,19 +473,43 @@ typedef struct watch_ctx {
 static void on_event(int wd, const char *name, void *arg)
 {
     bd_agent *a = ((watch_ctx *)arg)->a;
-    for (size_t i = 0; i < a->ninboxes; i++)
-        if (a->inboxes[i].wd == wd && bd_inbox_note(&a->inboxes[i], name) < 0)
+    for (size_t i = 0; i < a->ninboxes; i++) {
+        if (a->inboxes[i].wd != wd)
+            continue;
+        if (a->inboxes[i].remote)
+            a->inboxes[i].pending = 1;
+        else if (bd_inbox_note(&a->inboxes[i], name) < 0)
             log_error("out of memory tracking %s", name);
+    }
+}
+
+/* A local inbox is watched for drops; a remote inbox's queue for the fetcher's downloads. */
+static const char *watched_dir(const bd_inbox *in)
+{
+    return in->remote ? in->claim_dir : in->partner->inbox;
 }
 
 static void add_missing_watches(bd_agent *a, bd_watch *w)
 {
     for (size_t i = 0; i < a->ninboxes; i++)
-        if (a->inboxes[i].wd < 0 && (a->inboxes[i].wd = bd_watch_add(w, a->inboxes[i].partner->inbox)) < 0 &&
+        if (a->inboxes[i].wd < 0 && (a->inboxes[i].wd = bd_watch_add(w, watched_dir(&a->inboxes[i]))) < 0 &&
             errno != ENOSPC)
             log_error("partner %s: cannot watch %s: %s; relying on the sweep every %.0f s",
-                      a->inboxes[i].partner->name, a->inboxes[i].partner->inbox, strerror(errno),
+                      a->inboxes[i].partner->name, watched_dir(&a->inboxes[i]), strerror(errno),
                       a->cfg->scan_interval);
+}
+
+/* Process what the fetchers downloaded (already claimed, already complete). */
+static void process_remote_queues(bd_agent *a, int all)
+{
+    for (size_t i = 0; i < a->ninboxes && !a->stopping; i++) {
+        bd_inbox *in = &a->inboxes[i];
+        if (!in->remote || (!all && !in->pending))
+            continue;
+        in->pending = 0;
+        if (bd_claim_each(in, requeue_claim, a) < 0)
+            log_error("partner %s: cannot list %s: %s", in->partner->name, in->claim_dir, strerror(errno));
+    }
 }
 
 static void drain_events(bd_agent *a, bd_watch *w)
@@ -423,9 +528,11 @@ static void drain_events(bd_agent *a, bd_watch *w)
     }
 }
 
-static int wait_timeout_ms(double next_poll, double next_sweep, double next_retry, double now)
+static int wait_timeout_ms(double next_poll, double next_sweep, double next_retry, double now, double restart)
 {
     double t = next_sweep - now;
+    if (restart >= 0 && restart < t)
+        t = restart;
     if (next_poll >= 0 && next_poll < t)
         t = next_poll;
     if (next_retry > 0 && next_retry - now < t)
@@ -441,7 +548,8 @@ static int run_loop(bd_agent *a, bd_watch *w)
     double next_poll = poll_inboxes(a);
     while (!stop_requested(a)) {
         struct pollfd fds[2] = {{.fd = a->sigfd, .events = POLLIN}, {.fd = w->fd, .events = POLLIN}};
-        int timeout = wait_timeout_ms(next_poll, next_sweep, a->next_claim_retry, bd_monotonic());
+        int timeout = wait_timeout_ms(next_poll, next_sweep, a->next_claim_retry, bd_monotonic(),
+                                      bd_children_next_restart(&a->children));
         if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
             log_error("poll failed: %s; exiting so that the service manager restarts the agent", strerror(errno));
             return 1;
@@ -450,12 +558,15 @@ static int run_loop(bd_agent *a, bd_watch *w)
             break;
         if (fds[1].revents & POLLIN)
             drain_events(a, w);
+        bd_children_spawn(&a->children, a->cfg, w->fd);
         double now = bd_monotonic();
         if (now >= next_sweep) {
             add_missing_watches(a, w);
             scan_all(a);
+            process_remote_queues(a, 1);
             next_sweep = now + a->cfg->scan_interval;
         }
+        process_remote_queues(a, 0);
         if (a->next_claim_retry > 0 && now >= a->next_claim_retry)
             requeue_claims(a);
         next_poll = poll_inboxes(a);
@@ -471,11 +582,18 @@ int bd_agent_run(bd_agent *a)
         return 1;
     }
     add_missing_watches(a, &w);
+    if (bd_children_init(&a->children, a->cfg) < 0) {
+        log_error("out of memory");
+        return 1;
+    }
+    bd_children_spawn(&a->children, a->cfg, w.fd);
     log_info("batchdrop %s running: agent %s, %zu inboxes, %zu plugins", PACKAGE_VERSION, a->cfg->agent_id,
              a->ninboxes, a->plugins.n);
     recover(a);
     scan_all(a);
     int rc = run_loop(a, &w);
+    bd_children_stop(&a->children);
+    bd_children_free(&a->children);
     bd_watch_close(&w);
     log_info("stopped: %llu ok, %llu rejected, %llu duplicate, %llu retries", (unsigned long long)a->stats.ok,
              (unsigned long long)a->stats.rejected, (unsigned long long)a->stats.duplicate,

@@ -6,6 +6,7 @@
 #include "ledger.h"
 #include "matchstore.h"
 #include "plugin_loader.h"
+#include "remote_proc.h"
 #include <limits.h>
 #include <stdint.h>
 
@@ -25,7 +26,8 @@ typedef struct bd_agent {
     bd_stats stats;
     int internal_errors; /* files left claimed for a retry, store or disk failures */
     double next_claim_retry; /* monotonic time to revisit files left claimed, 0 = none */
-    int sigfd;               /* run: SIGTERM/SIGINT/SIGHUP, -1 otherwise */
+    int sigfd;               /* run: SIGTERM/SIGINT/SIGHUP/SIGCHLD, -1 otherwise */
+    bd_children children;    /* run: SFTP fetcher and pusher processes */
     int stopping;
 } bd_agent;
 

@@ -59,6 +59,29 @@ int bd_inbox_init(bd_inbox *in, const bd_config *cfg, const bd_partner *p, char 
     return 0;
 }
 
+int bd_remote_dir(char *out, size_t len, const bd_config *cfg, const bd_partner *p, const char *what)
+{
+    return bd_fmt(out, len, "%s/remote/%s/%s", cfg->state_dir, p->name, what);
+}
+
+int bd_inbox_init_remote(bd_inbox *in, const bd_config *cfg, const bd_partner *p, char *err, size_t errlen)
+{
+    static const char *const dirs[] = {"dl", "ready", "done", "push"};
+    memset(in, 0, sizeof *in);
+    in->partner = p;
+    in->wd = -1;
+    in->remote = 1;
+    in->pending = 1;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char dir[PATH_MAX];
+        if (bd_remote_dir(dir, sizeof dir, cfg, p, dirs[i]) < 0 || bd_mkdir_p(dir, 0750) < 0) {
+            snprintf(err, errlen, "partner %s: cannot create %s: %s", p->name, dir, strerror(errno));
+            return -1;
+        }
+    }
+    return bd_remote_dir(in->claim_dir, sizeof in->claim_dir, cfg, p, "ready");
+}
+
 void bd_inbox_free(bd_inbox *in)
 {
     for (size_t i = 0; i < in->n; i++)

@@ -20,6 +20,8 @@ typedef struct bd_inbox {
     char claim_dir[PATH_MAX]; /* state_dir/claims/<partner> or <inbox>/.batchdrop/<agent_id>: same file system */
     char alt_claim_dir[PATH_MAX]; /* the other possible place, searched for claims left by a crash */
     int wd;                   /* inotify watch, -1 when none */
+    int remote;               /* a remote inbox's queue: files the SFTP fetcher downloaded into claim_dir */
+    int pending;              /* remote: the queue changed, process it */
     uint64_t max_file_size, max_decoded_size; /* limits of the completeness probe */
     bd_candidate *c;
     size_t n, cap;
@@ -30,6 +32,10 @@ typedef enum { BD_READY_DONE = 0, BD_READY_GAVE_BACK = 1, BD_READY_STOP = -1 } b
 typedef bd_ready_result (*bd_ready_fn)(bd_inbox *in, const char *name, int truncated_is_final, void *arg);
 
 int bd_inbox_init(bd_inbox *in, const bd_config *cfg, const bd_partner *p, char *err, size_t errlen);
+/* The queue of a remote inbox: state_dir/remote/<partner>/ready, filled by the fetcher. */
+int bd_inbox_init_remote(bd_inbox *in, const bd_config *cfg, const bd_partner *p, char *err, size_t errlen);
+/* state_dir/remote/<partner>/<what> ("dl", "ready", "done", "push") */
+int bd_remote_dir(char *out, size_t len, const bd_config *cfg, const bd_partner *p, const char *what);
 void bd_inbox_free(bd_inbox *in);
 /* Dotfiles and upload temp names (*.part, *.tmp, *.filepart) are never taken. */
 int bd_inbox_ignored_name(const char *name);

@@ -28,6 +28,8 @@ typedef struct bd_job {
     const char *path;        /* the claimed file */
     const char *name;        /* its name as dropped */
     int dry_run;             /* validate: parse and count only */
+    const char *done_marker; /* remote source: written once outputs and receipt are durable */
+    const char *push_dir;    /* partner has a remote_outbox: queue the outputs there */
     int truncated_is_final;  /* the file stayed truncated past incomplete_timeout: reject it */
 
     /* results */

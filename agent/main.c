@@ -20,7 +20,9 @@ static void usage(FILE *f)
             "commands:\n"
             "  run      [-c FILE]   watch every inbox until SIGTERM or SIGINT (foreground daemon)\n"
             "  once     [-c FILE]   process every file that is complete now, then exit\n"
-            "  check    [-c FILE]   validate the configuration, its folders and plugins\n"
+            "  check    [-c FILE] [--connect]\n"
+            "                       validate the configuration, its folders, plugins and SFTP key files;\n"
+            "                       --connect also logs in to every SFTP endpoint\n"
             "  validate [-c FILE] [--partner NAME] [--format NAME] [--plugin-dir DIR] [--text] FILE...\n"
             "                       parse files as the agent would and print their receipts (no side effects)\n"
             "\n"
@@ -33,9 +35,10 @@ static void usage(FILE *f)
             BD_DEFAULT_CONFIG);
 }
 
-static int parse_config_opt(int argc, char **argv, const char **config)
+static int parse_config_opt(int argc, char **argv, const char **config, int *connect)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"connect", no_argument, NULL, 'C'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int c;
@@ -43,6 +46,8 @@ static int parse_config_opt(int argc, char **argv, const char **config)
     while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
         if (c == 'c')
             *config = optarg;
+        else if (c == 'C' && connect)
+            *connect = 1;
         else if (c == 'h') {
             usage(stdout);
             exit(0);
@@ -100,9 +105,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "batchdrop: unknown command '%s' (try --help)\n", cmd);
         return 2;
     }
-    if (parse_config_opt(argc - 1, argv + 1, &config) < 0)
+    int connect = 0;
+    int is_check = !strcmp(cmd, "check");
+    if (parse_config_opt(argc - 1, argv + 1, &config, is_check ? &connect : NULL) < 0)
         return 2;
-    if (!strcmp(cmd, "check"))
-        return bd_cmd_check(config);
+    if (is_check)
+        return bd_cmd_check(config, connect);
     return run_agent(config, !strcmp(cmd, "once"));
 }

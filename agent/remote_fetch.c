@@ -1,0 +1,459 @@
+/* remote_fetch.c: fetch a remote SFTP inbox: stable across listings, claimed by a server-side rename, downloaded whole. */
+#include "config.h"
+#include "remote_fetch.h"
+#include "claim.h"
+#include "decode.h"
+#include "fsutil.h"
+#include "inbox.h"
+#include "log.h"
+#include "strutil.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BACKOFF_MAX 300.0
+
+int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p)
+{
+    memset(f, 0, sizeof *f);
+    f->cfg = cfg;
+    f->p = p;
+    f->r = p->remote;
+    f->slot.fd = -1;
+    if (bd_remote_dir(f->dl, sizeof f->dl, cfg, p, "dl") < 0 ||
+        bd_remote_dir(f->ready, sizeof f->ready, cfg, p, "ready") < 0 ||
+        bd_remote_dir(f->done, sizeof f->done, cfg, p, "done") < 0 ||
+        bd_fmt(f->rroot, sizeof f->rroot, "%s/.batchdrop", f->r->path) < 0 ||
+        bd_fmt(f->rclaims, sizeof f->rclaims, "%s/%s", f->rroot, cfg->agent_id) < 0)
+        return -1;
+    const char *dirs[] = {f->dl, f->ready, f->done};
+    for (size_t i = 0; i < 3; i++)
+        if (bd_mkdir_p(dirs[i], 0750) < 0)
+            return -1;
+    return 0;
+}
+
+void bd_fetcher_free(bd_fetcher *f)
+{
+    bd_sftp_close(f->s);
+    f->s = NULL;
+    bd_slot_release(&f->slot);
+    for (size_t i = 0; i < f->n; i++)
+        free(f->items[i].name);
+    free(f->items);
+    f->items = NULL;
+    f->n = f->cap = 0;
+}
+
+/* ---------------------------------------------------------------- the session */
+
+static void schedule_retry(bd_fetcher *f)
+{
+    f->backoff = f->backoff <= 0 ? 1 : f->backoff * 2;
+    if (f->backoff > BACKOFF_MAX)
+        f->backoff = BACKOFF_MAX;
+    double jitter = f->backoff * 0.25 * ((double)(random() % 1000) / 1000.0);
+    f->next_try = bd_monotonic() + f->backoff + jitter;
+}
+
+static void drop_session(bd_fetcher *f)
+{
+    bd_sftp_close(f->s);
+    f->s = NULL;
+    bd_slot_release(&f->slot);
+    f->failures++;
+    schedule_retry(f);
+}
+
+/* Log an SFTP failure with its class; a transient one ends the session. */
+static bd_sftp_class failed(bd_fetcher *f, bd_sftp_class c, const char *what, const char *err)
+{
+    log_error("partner %s: sftp %s@%s:%d: %s failed (%s): %s", f->p->name, f->r->user, f->r->host, f->r->port,
+              what, bd_sftp_class_name(c), err);
+    if (c == BD_SFTP_TRANSIENT || !bd_sftp_alive(f->s))
+        drop_session(f);
+    return c;
+}
+
+int bd_fetcher_connect(bd_fetcher *f)
+{
+    char err[1024];
+    bd_sftp_class cls;
+    if (f->s && bd_sftp_alive(f->s))
+        return 1;
+    if (f->s)
+        drop_session(f);
+    if (bd_monotonic() < f->next_try)
+        return 0;
+    int slot = bd_slot_take(&f->slot, f->cfg, f->r);
+    if (slot != 0) {
+        if (slot < 0)
+            log_error("partner %s: cannot take a session slot: %s", f->p->name, strerror(errno));
+        f->next_try = bd_monotonic() + 1;
+        return 0;
+    }
+    bd_sftp_endpoint ep = {f->r->host, f->r->port, f->r->user, f->r->key, f->r->passphrase_file,
+                           f->r->password_file, f->r->known_hosts, f->r->timeout};
+    if (!(f->s = bd_sftp_connect(&ep, &cls, err, sizeof err))) {
+        log_error("partner %s: cannot connect to sftp://%s@%s:%d (%s): %s; retrying in %.0f s", f->p->name,
+                  f->r->user, f->r->host, f->r->port, bd_sftp_class_name(cls), err, f->backoff ? f->backoff * 2 : 1);
+        bd_slot_release(&f->slot);
+        f->failures++;
+        schedule_retry(f);
+        return 0;
+    }
+    cls = bd_sftp_mkdir_p(f->s, f->rclaims, 0750, err, sizeof err);
+    if (cls != BD_SFTP_OK) {
+        failed(f, cls, "creating the claim folder", err);
+        return 0;
+    }
+    f->backoff = 0;
+    f->recovered = 0;
+    log_info("partner %s: connected to sftp://%s@%s:%d%s", f->p->name, f->r->user, f->r->host, f->r->port,
+             f->r->path);
+    return 1;
+}
+
+/* ---------------------------------------------------------------- after processing */
+
+static bd_sftp_class finish_one(bd_fetcher *f, const char *entry, const char *name)
+{
+    char from[PATH_MAX], to[PATH_MAX], err[1024];
+    bd_sftp_class c;
+    if (bd_fmt(from, sizeof from, "%s/%s", f->rclaims, entry) < 0)
+        return BD_SFTP_FAILURE;
+    if (!f->r->after_move) {
+        c = bd_sftp_unlink(f->s, from, err, sizeof err);
+        return c == BD_SFTP_NOT_FOUND ? BD_SFTP_OK : c == BD_SFTP_OK ? c : failed(f, c, "deleting", err);
+    }
+    if ((c = bd_sftp_mkdir_p(f->s, f->r->move_to, 0750, err, sizeof err)) != BD_SFTP_OK)
+        return failed(f, c, "creating move_to", err);
+    if (bd_fmt(to, sizeof to, "%s/%s", f->r->move_to, name) < 0)
+        return BD_SFTP_FAILURE;
+    c = bd_sftp_rename(f->s, from, to, err, sizeof err);
+    if (c == BD_SFTP_EXISTS && bd_fmt(to, sizeof to, "%s/%s", f->r->move_to, entry) == 0)
+        c = bd_sftp_rename(f->s, from, to, err, sizeof err); /* keep both: the claimed name is unique */
+    return c == BD_SFTP_NOT_FOUND ? BD_SFTP_OK : c == BD_SFTP_OK ? c : failed(f, c, "moving", err);
+}
+
+int bd_fetcher_finish_done(bd_fetcher *f)
+{
+    DIR *d = opendir(f->done);
+    if (!d)
+        return -1;
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)) && rc == 0) {
+        char id[BD_CLAIM_ID_MAX], marker[PATH_MAX];
+        const char *name;
+        if (de->d_name[0] == '.' || bd_claim_split(de->d_name, id, &name) < 0)
+            continue;
+        if (!bd_fetcher_connect(f) || finish_one(f, de->d_name, name) != BD_SFTP_OK) {
+            rc = -1;
+            break;
+        }
+        if (bd_path_join(marker, sizeof marker, f->done, de->d_name) == 0 && unlink(marker) == 0)
+            log_info("partner %s: %s %s on the server", f->p->name, f->r->after_move ? "moved" : "deleted", name);
+    }
+    closedir(d);
+    if (bd_fsync_dir(f->done) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* ---------------------------------------------------------------- taking files */
+
+static bd_sftp_class put_back(bd_fetcher *f, const char *entry, const char *name)
+{
+    char from[PATH_MAX], to[PATH_MAX], err[1024];
+    if (bd_fmt(from, sizeof from, "%s/%s", f->rclaims, entry) < 0 || bd_fmt(to, sizeof to, "%s/%s", f->r->path, name) < 0)
+        return BD_SFTP_FAILURE;
+    bd_sftp_class c = bd_sftp_rename(f->s, from, to, err, sizeof err);
+    if (c == BD_SFTP_EXISTS)
+        log_warn("partner %s: cannot put %s back: the partner uploaded a new file under that name; the old one "
+                 "stays claimed and is retried", f->p->name, name);
+    else if (c != BD_SFTP_OK)
+        failed(f, c, "putting a file back", err);
+    return c;
+}
+
+static int local_has(const char *dir, const char *entry)
+{
+    char path[PATH_MAX];
+    return bd_path_join(path, sizeof path, dir, entry) == 0 && access(path, F_OK) == 0;
+}
+
+/* Download <claims>/<entry> into dl/, check its size and stream, and publish it into ready/.
+ * 1 = queued, 0 = not complete (given back or kept), -1 = failure. */
+static int download_claimed(bd_fetcher *f, const char *entry, const char *name, int truncated_is_final,
+                            bd_fetch_item *item)
+{
+    char remote[PATH_MAX], part[PATH_MAX], ready[PATH_MAX], err[1024], sha[65], why[256];
+    bd_sftp_entry st;
+    uint64_t bytes = 0;
+    if (bd_fmt(remote, sizeof remote, "%s/%s", f->rclaims, entry) < 0 ||
+        bd_fmt(part, sizeof part, "%s/%s.part", f->dl, entry) < 0 || bd_path_join(ready, sizeof ready, f->ready, entry) < 0)
+        return -1;
+    bd_sftp_class c = bd_sftp_stat(f->s, remote, &st, err, sizeof err);
+    if (c != BD_SFTP_OK)
+        return failed(f, c, "stat of a claimed file", err), -1;
+    int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        log_error("partner %s: cannot create %s: %s", f->p->name, part, strerror(errno));
+        return -1;
+    }
+    c = bd_sftp_download(f->s, remote, fd, &bytes, sha, err, sizeof err);
+    int synced = c == BD_SFTP_OK && fsync(fd) == 0;
+    close(fd);
+    if (c != BD_SFTP_OK || !synced) {
+        unlink(part);
+        if (c != BD_SFTP_OK)
+            failed(f, c, "download", err);
+        else
+            log_error("partner %s: cannot write %s: %s", f->p->name, part, strerror(errno));
+        return -1;
+    }
+    if (bytes != st.size) {
+        log_warn("partner %s: %s changed while it was downloaded (%llu of %llu bytes); giving it back", f->p->name,
+                 name, (unsigned long long)bytes, (unsigned long long)st.size);
+        unlink(part);
+        put_back(f, entry, name);
+        return 0;
+    }
+    fd = open(part, O_RDONLY | O_CLOEXEC);
+    bd_decode_status ds = fd < 0 ? BD_DEC_IO : bd_probe_complete(fd, why, sizeof why);
+    if (fd >= 0)
+        close(fd);
+    if (ds == BD_DEC_TRUNCATED && !truncated_is_final) {
+        log_info("partner %s: %s looks like an upload in progress (%s); giving it back", f->p->name, name, why);
+        unlink(part);
+        if (item) {
+            item->incomplete = 1;
+            item->size = st.size;
+            item->mtime = st.mtime;
+        }
+        put_back(f, entry, name);
+        return 0;
+    }
+    if (bd_rename_durable(part, ready, 1) < 0) {
+        log_error("partner %s: cannot queue %s: %s", f->p->name, ready, strerror(errno));
+        unlink(part);
+        return -1;
+    }
+    f->downloads++;
+    log_info("partner %s: downloaded %s (%llu bytes, sha256 %.16s...)", f->p->name, name, (unsigned long long)bytes,
+             sha);
+    return 1;
+}
+
+static int take_file(bd_fetcher *f, bd_fetch_item *it)
+{
+    char id[BD_CLAIM_ID_MAX], entry[PATH_MAX], from[PATH_MAX], to[PATH_MAX], err[1024];
+    bd_claim_new_id(&f->seq, id);
+    if (bd_fmt(entry, sizeof entry, "%s%c%s", id, BD_CLAIM_SEP, it->name) < 0 ||
+        bd_fmt(from, sizeof from, "%s/%s", f->r->path, it->name) < 0 ||
+        bd_fmt(to, sizeof to, "%s/%s", f->rclaims, entry) < 0)
+        return -1;
+    bd_sftp_class c = bd_sftp_rename(f->s, from, to, err, sizeof err);
+    if (c == BD_SFTP_NOT_FOUND) {
+        log_debug("partner %s: %s was taken by another agent", f->p->name, it->name);
+        return 0;
+    }
+    if (c != BD_SFTP_OK)
+        return failed(f, c, "claiming", err), -1;
+    int final = bd_monotonic() - it->first_seen >= f->cfg->incomplete_timeout;
+    return download_claimed(f, entry, it->name, final, it);
+}
+
+/* ---------------------------------------------------------------- recovery */
+
+static int64_t claim_ms(const char *id)
+{
+    return id[0] == 'c' ? strtoll(id + 1, NULL, 10) : 0;
+}
+
+/* Our claims with no local trace: a download a crash interrupted. */
+static int recover_own(bd_fetcher *f)
+{
+    bd_sftp_entry *e;
+    size_t n;
+    char err[1024];
+    bd_sftp_class c = bd_sftp_list(f->s, f->rclaims, &e, &n, err, sizeof err);
+    if (c != BD_SFTP_OK)
+        return failed(f, c, "listing the claim folder", err), -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc >= 0; i++) {
+        char id[BD_CLAIM_ID_MAX];
+        const char *name;
+        if (!e[i].regular || bd_claim_split(e[i].name, id, &name) < 0 || local_has(f->ready, e[i].name) ||
+            local_has(f->done, e[i].name))
+            continue;
+        log_info("partner %s: resuming the download of %s (claim %s)", f->p->name, name, id);
+        int final = (double)(bd_now_ms() - claim_ms(id)) / 1000.0 >= f->cfg->incomplete_timeout;
+        rc = download_claimed(f, e[i].name, name, final, NULL);
+    }
+    bd_sftp_entries_free(e, n);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Claims of other agents older than claim_timeout: their agent died; give the files back to the inbox. */
+static void recover_dead_folder(bd_fetcher *f, const char *agent)
+{
+    char dir[PATH_MAX], err[1024];
+    bd_sftp_entry *e;
+    size_t n;
+    if (bd_fmt(dir, sizeof dir, "%s/%s", f->rroot, agent) < 0 ||
+        bd_sftp_list(f->s, dir, &e, &n, err, sizeof err) != BD_SFTP_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char id[BD_CLAIM_ID_MAX], from[PATH_MAX], to[PATH_MAX];
+        const char *name;
+        if (!e[i].regular || bd_claim_split(e[i].name, id, &name) < 0 ||
+            (double)(bd_now_ms() - claim_ms(id)) / 1000.0 < f->r->claim_timeout)
+            continue;
+        if (bd_fmt(from, sizeof from, "%s/%s", dir, e[i].name) < 0 || bd_fmt(to, sizeof to, "%s/%s", f->r->path, name) < 0)
+            continue;
+        if (bd_sftp_rename(f->s, from, to, err, sizeof err) == BD_SFTP_OK)
+            log_warn("partner %s: agent %s claimed %s over %.0f s ago and never finished; gave it back to the inbox",
+                     f->p->name, agent, name, f->r->claim_timeout);
+    }
+    bd_sftp_entries_free(e, n);
+}
+
+static void recover_dead(bd_fetcher *f)
+{
+    bd_sftp_entry *e;
+    size_t n;
+    char err[1024];
+    if (bd_sftp_list(f->s, f->rroot, &e, &n, err, sizeof err) != BD_SFTP_OK)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!e[i].regular && e[i].name[0] != '.' && strcmp(e[i].name, f->cfg->agent_id) != 0)
+            recover_dead_folder(f, e[i].name);
+    bd_sftp_entries_free(e, n);
+}
+
+/* ---------------------------------------------------------------- listing */
+
+static bd_fetch_item *item_for(bd_fetcher *f, const char *name)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->items[i].name, name) == 0)
+            return &f->items[i];
+    if (f->n == f->cap) {
+        size_t ncap = f->cap ? f->cap * 2 : 64;
+        bd_fetch_item *ni = realloc(f->items, ncap * sizeof *ni);
+        if (!ni)
+            return NULL;
+        f->items = ni;
+        f->cap = ncap;
+    }
+    bd_fetch_item *it = &f->items[f->n];
+    memset(it, 0, sizeof *it);
+    if (!(it->name = strdup(name)))
+        return NULL;
+    it->first_seen = it->stable_since = bd_monotonic();
+    it->size = UINT64_MAX;
+    f->n++;
+    return it;
+}
+
+static void forget_unseen(bd_fetcher *f)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->items[i].seen)
+            f->items[kept++] = f->items[i];
+        else
+            free(f->items[i].name);
+    }
+    f->n = kept;
+}
+
+static void observe(bd_fetcher *f, const bd_sftp_entry *e)
+{
+    bd_fetch_item *it = item_for(f, e->name);
+    if (!it)
+        return;
+    it->seen = 1;
+    if (it->size != e->size || it->mtime != e->mtime) {
+        it->stable_since = bd_monotonic();
+        it->incomplete = 0;
+    }
+    it->size = e->size;
+    it->mtime = e->mtime;
+}
+
+static int list_inbox(bd_fetcher *f)
+{
+    bd_sftp_entry *e;
+    size_t n;
+    char err[1024];
+    bd_sftp_class c = bd_sftp_list(f->s, f->r->path, &e, &n, err, sizeof err);
+    if (c != BD_SFTP_OK)
+        return failed(f, c, "listing", err), -1;
+    for (size_t i = 0; i < f->n; i++)
+        f->items[i].seen = 0;
+    for (size_t i = 0; i < n; i++)
+        if (e[i].regular && !bd_inbox_ignored_name(e[i].name))
+            observe(f, &e[i]);
+    bd_sftp_entries_free(e, n);
+    forget_unseen(f);
+    return 0;
+}
+
+static int ready(const bd_fetcher *f, const bd_fetch_item *it, double now)
+{
+    if (it->incomplete)
+        return now - it->first_seen >= f->cfg->incomplete_timeout;
+    return now - it->stable_since >= f->r->settle;
+}
+
+double bd_fetcher_next_stable(const bd_fetcher *f)
+{
+    double next = -1, now = bd_monotonic();
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->items[i].incomplete)
+            continue;
+        double w = f->items[i].stable_since + f->r->settle - now;
+        if (w < 0)
+            w = 0;
+        if (next < 0 || w < next)
+            next = w;
+    }
+    return next;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const bd_fetch_item *)a)->name, ((const bd_fetch_item *)b)->name);
+}
+
+int bd_fetcher_round(bd_fetcher *f)
+{
+    if (!bd_fetcher_connect(f))
+        return -1;
+    if (!f->recovered) {
+        if (recover_own(f) < 0)
+            return -1;
+        recover_dead(f);
+        f->recovered = 1;
+    }
+    if (list_inbox(f) < 0)
+        return -1;
+    if (f->n > 1)
+        qsort(f->items, f->n, sizeof *f->items, by_name); /* ID-sync files before trait files */
+    double now = bd_monotonic();
+    for (size_t i = 0; i < f->n; i++) {
+        if (!ready(f, &f->items[i], now))
+            continue;
+        if (take_file(f, &f->items[i]) < 0 && !f->s)
+            return -1; /* the session died: try again after the back-off */
+    }
+    return 0;
+}

@@ -1,0 +1,47 @@
+/* remote_fetch.h: the fetcher of a remote SFTP inbox: list, wait for stability, claim on the server, download. */
+#ifndef BD_REMOTE_FETCH_H
+#define BD_REMOTE_FETCH_H
+#include "conf.h"
+#include "remote_slots.h"
+#include "sftp.h"
+#include <limits.h>
+#include <stdint.h>
+
+typedef struct bd_fetch_item {
+    char *name;
+    uint64_t size;
+    int64_t mtime;
+    double stable_since; /* monotonic: (size, mtime) unchanged across listings since then */
+    double first_seen;
+    int incomplete; /* the stream ended early at this (size, mtime): wait for a change */
+    int seen;
+} bd_fetch_item;
+
+typedef struct bd_fetcher {
+    const bd_config *cfg;
+    const bd_partner *p;
+    const bd_remote *r;
+    bd_sftp *s;
+    bd_slot slot;
+    double next_try, backoff; /* reconnect schedule */
+    char dl[PATH_MAX], ready[PATH_MAX], done[PATH_MAX]; /* local, under state_dir/remote/<partner> */
+    char rroot[PATH_MAX];   /* <path>/.batchdrop on the server */
+    char rclaims[PATH_MAX]; /* <path>/.batchdrop/<agent_id>: this agent's claims */
+    bd_fetch_item *items;
+    size_t n, cap;
+    int recovered;
+    unsigned seq;
+    unsigned long downloads, failures;
+} bd_fetcher;
+
+int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p);
+void bd_fetcher_free(bd_fetcher *f);
+/* Connect if needed (respecting the back-off). 1 = connected, 0 = not now. */
+int bd_fetcher_connect(bd_fetcher *f);
+/* Delete or move the remote sources whose outputs and receipts are durable ("done" markers). */
+int bd_fetcher_finish_done(bd_fetcher *f);
+/* List, and claim and download every file that is stable; recovers claims first. -1 when the server failed. */
+int bd_fetcher_round(bd_fetcher *f);
+/* Seconds until a listed file may become stable, -1 if none is waiting. */
+double bd_fetcher_next_stable(const bd_fetcher *f);
+#endif

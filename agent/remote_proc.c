@@ -1,0 +1,208 @@
+/* remote_proc.c: fork, supervise and stop the SFTP fetcher and pusher processes; a dead server only stalls its own. */
+#include "config.h"
+#include "remote_proc.h"
+#include "log.h"
+#include "remote_fetch.h"
+#include "remote_push.h"
+#include "strutil.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t child_stop;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    child_stop = 1;
+}
+
+int bd_children_init(bd_children *cs, const bd_config *cfg)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->v = calloc(2 * cfg->npartners + 1, sizeof *cs->v);
+    if (!cs->v)
+        return -1;
+    for (size_t i = 0; i < cfg->npartners; i++) {
+        const bd_partner *p = &cfg->partners[i];
+        if (p->remote)
+            cs->v[cs->n++] = (bd_child){.kind = BD_CHILD_FETCH, .p = p};
+        if (p->remote_outbox)
+            cs->v[cs->n++] = (bd_child){.kind = BD_CHILD_PUSH, .p = p};
+    }
+    return 0;
+}
+
+/* Sleep up to `seconds`, cut short by SIGTERM. */
+static void nap(double seconds)
+{
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (!child_stop && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static void fetch_loop(const bd_config *cfg, const bd_partner *p)
+{
+    bd_fetcher f;
+    if (bd_fetcher_init(&f, cfg, p) < 0) {
+        log_error("partner %s: cannot set up the fetcher: %s", p->name, strerror(errno));
+        return;
+    }
+    double next_list = 0;
+    while (!child_stop) {
+        bd_fetcher_finish_done(&f);
+        double now = bd_monotonic();
+        if (now >= next_list) {
+            bd_fetcher_round(&f);
+            double soon = bd_fetcher_next_stable(&f);
+            next_list = now + (soon >= 0 && soon < p->remote->poll ? soon + 0.05 : p->remote->poll);
+        }
+        if (f.s)
+            bd_sftp_keepalive(f.s);
+        nap(0.25);
+    }
+    bd_fetcher_free(&f);
+}
+
+static void push_loop(const bd_config *cfg, const bd_partner *p)
+{
+    bd_pusher u;
+    if (bd_pusher_init(&u, cfg, p) < 0) {
+        log_error("partner %s: cannot set up the pusher: %s", p->name, strerror(errno));
+        return;
+    }
+    while (!child_stop) {
+        bd_pusher_round(&u);
+        if (u.s)
+            bd_sftp_keepalive(u.s);
+        nap(0.25);
+    }
+    bd_pusher_free(&u);
+}
+
+static void child_main(const bd_config *cfg, const bd_child *c, pid_t parent, int close_fd)
+{
+    sigset_t none;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGCHLD, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+        _exit(0); /* the supervisor is gone already */
+    if (close_fd >= 0)
+        close(close_fd);
+    srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+    if (c->kind == BD_CHILD_FETCH)
+        fetch_loop(cfg, c->p);
+    else
+        push_loop(cfg, c->p);
+    bd_sftp_global_cleanup();
+    _exit(0);
+}
+
+void bd_children_spawn(bd_children *cs, const bd_config *cfg, int close_fd)
+{
+    double now = bd_monotonic();
+    pid_t parent = getpid();
+    for (size_t i = 0; i < cs->n; i++) {
+        bd_child *c = &cs->v[i];
+        if (c->pid > 0 || now < c->restart_at)
+            continue;
+        pid_t pid = fork();
+        if (pid < 0) {
+            log_error("partner %s: cannot start the %s process: %s", c->p->name,
+                      c->kind == BD_CHILD_FETCH ? "fetcher" : "pusher", strerror(errno));
+            c->restart_at = now + 5;
+            continue;
+        }
+        if (pid == 0)
+            child_main(cfg, c, parent, close_fd);
+        c->pid = pid;
+        log_info("partner %s: %s process %ld started", c->p->name, c->kind == BD_CHILD_FETCH ? "fetcher" : "pusher",
+                 (long)pid);
+    }
+}
+
+static bd_child *child_by_pid(bd_children *cs, pid_t pid)
+{
+    for (size_t i = 0; i < cs->n; i++)
+        if (cs->v[i].pid == pid)
+            return &cs->v[i];
+    return NULL;
+}
+
+void bd_children_reap(bd_children *cs)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        bd_child *c = child_by_pid(cs, pid);
+        if (!c)
+            continue;
+        c->pid = 0;
+        c->backoff = c->backoff <= 0 ? 1 : (c->backoff * 2 > 60 ? 60 : c->backoff * 2);
+        c->restart_at = bd_monotonic() + c->backoff;
+        if (WIFSIGNALED(status))
+            log_error("partner %s: %s process %ld died of signal %d (%s); restarting in %.0f s", c->p->name,
+                      c->kind == BD_CHILD_FETCH ? "fetcher" : "pusher", (long)pid, WTERMSIG(status),
+                      strsignal(WTERMSIG(status)), c->backoff);
+        else
+            log_warn("partner %s: %s process %ld exited with status %d; restarting in %.0f s", c->p->name,
+                     c->kind == BD_CHILD_FETCH ? "fetcher" : "pusher", (long)pid, WEXITSTATUS(status), c->backoff);
+    }
+}
+
+double bd_children_next_restart(const bd_children *cs)
+{
+    double next = -1, now = bd_monotonic();
+    for (size_t i = 0; i < cs->n; i++) {
+        if (cs->v[i].pid > 0)
+            continue;
+        double w = cs->v[i].restart_at - now;
+        w = w < 0 ? 0 : w;
+        if (next < 0 || w < next)
+            next = w;
+    }
+    return next;
+}
+
+void bd_children_stop(bd_children *cs)
+{
+    for (size_t i = 0; i < cs->n; i++)
+        if (cs->v[i].pid > 0)
+            kill(cs->v[i].pid, SIGTERM);
+    double deadline = bd_monotonic() + 10;
+    for (size_t i = 0; i < cs->n; i++) {
+        while (cs->v[i].pid > 0) {
+            int status;
+            pid_t r = waitpid(cs->v[i].pid, &status, WNOHANG);
+            if (r == cs->v[i].pid || (r < 0 && errno == ECHILD)) {
+                cs->v[i].pid = 0;
+            } else if (bd_monotonic() > deadline) {
+                kill(cs->v[i].pid, SIGKILL);
+                waitpid(cs->v[i].pid, &status, 0);
+                cs->v[i].pid = 0;
+            } else {
+                struct timespec ts = {0, 20 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+}
+
+void bd_children_free(bd_children *cs)
+{
+    free(cs->v);
+    cs->v = NULL;
+    cs->n = 0;
+}

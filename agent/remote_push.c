@@ -1,0 +1,173 @@
+/* remote_push.c: drain a partner's push queue to its SFTP remote_outbox; a push never blocks inbound processing. */
+#include "config.h"
+#include "remote_push.h"
+#include "fsutil.h"
+#include "inbox.h"
+#include "log.h"
+#include "strutil.h"
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BACKOFF_MAX 300.0
+
+int bd_pusher_init(bd_pusher *u, const bd_config *cfg, const bd_partner *p)
+{
+    memset(u, 0, sizeof *u);
+    u->cfg = cfg;
+    u->p = p;
+    u->r = p->remote_outbox;
+    u->slot.fd = -1;
+    if (bd_remote_dir(u->queue, sizeof u->queue, cfg, p, "push") < 0)
+        return -1;
+    return bd_mkdir_p(u->queue, 0750);
+}
+
+void bd_pusher_free(bd_pusher *u)
+{
+    bd_sftp_close(u->s);
+    u->s = NULL;
+    bd_slot_release(&u->slot);
+}
+
+static void back_off(bd_pusher *u)
+{
+    bd_sftp_close(u->s);
+    u->s = NULL;
+    bd_slot_release(&u->slot);
+    u->failures++;
+    u->backoff = u->backoff <= 0 ? 1 : u->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : u->backoff * 2;
+    u->next_try = bd_monotonic() + u->backoff * (1.0 + 0.25 * (double)(random() % 1000) / 1000.0);
+}
+
+static int connect_pusher(bd_pusher *u)
+{
+    char err[1024];
+    bd_sftp_class cls;
+    if (u->s && bd_sftp_alive(u->s))
+        return 1;
+    if (u->s)
+        back_off(u);
+    if (bd_monotonic() < u->next_try || bd_slot_take(&u->slot, u->cfg, u->r) != 0)
+        return 0;
+    bd_sftp_endpoint ep = {u->r->host, u->r->port, u->r->user, u->r->key, u->r->passphrase_file,
+                           u->r->password_file, u->r->known_hosts, u->r->timeout};
+    if (!(u->s = bd_sftp_connect(&ep, &cls, err, sizeof err)) ||
+        (cls = bd_sftp_mkdir_p(u->s, u->r->path, 0750, err, sizeof err)) != BD_SFTP_OK) {
+        log_error("partner %s: cannot push to sftp://%s@%s:%d%s (%s): %s; retrying later", u->p->name, u->r->user,
+                  u->r->host, u->r->port, u->r->path, bd_sftp_class_name(cls), err);
+        back_off(u);
+        return 0;
+    }
+    u->backoff = 0;
+    return 1;
+}
+
+static int push_file(bd_pusher *u, const char *local, const char *remote_name)
+{
+    char remote[PATH_MAX], err[1024];
+    if (bd_fmt(remote, sizeof remote, "%s/%s", u->r->path, remote_name) < 0)
+        return -1;
+    bd_sftp_class c = bd_sftp_upload(u->s, local, remote, err, sizeof err);
+    if (c == BD_SFTP_OK) {
+        log_info("partner %s: pushed %s to sftp://%s:%d%s", u->p->name, remote_name, u->r->host, u->r->port, remote);
+        return 0;
+    }
+    log_error("partner %s: push of %s failed (%s): %s; it stays queued", u->p->name, remote_name,
+              bd_sftp_class_name(c), err);
+    return -1;
+}
+
+/* Upload one queue entry: the data file, its .info last (it tells the partner the file is complete),
+ * then the receipt. Removes the entry when all are there. */
+static int push_entry(bd_pusher *u, const char *marker)
+{
+    json_t *e = json_load_file(marker, 0, NULL);
+    json_t *files = e ? json_object_get(e, "files") : NULL;
+    const char *receipt_file = e ? json_string_value(json_object_get(e, "receipt_file")) : NULL;
+    const char *receipt_name = e ? json_string_value(json_object_get(e, "receipt_name")) : NULL;
+    int rc = e && json_is_array(files) ? 0 : -1;
+    if (rc < 0)
+        log_error("partner %s: push queue entry %s is unreadable; leaving it for an operator", u->p->name, marker);
+    size_t i;
+    json_t *f;
+    json_array_foreach(files, i, f) {
+        const char *local = json_string_value(f);
+        if (rc == 0 && local)
+            rc = push_file(u, local, bd_basename(local));
+    }
+    if (rc == 0 && receipt_file && receipt_name)
+        rc = push_file(u, receipt_file, receipt_name);
+    if (rc == 0) {
+        if (receipt_file)
+            unlink(receipt_file);
+        if (unlink(marker) < 0 || bd_fsync_dir(u->queue) < 0)
+            rc = -1;
+        u->pushed++;
+    }
+    json_decref(e);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_queue_entry(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] == 'c' && n > 5 && strcmp(name + n - 5, ".json") == 0 &&
+           (n < 13 || strcmp(name + n - 13, ".receipt.json") != 0);
+}
+
+/* The queue's entries, sorted by claim ID (oldest first). */
+static char **list_queue(const char *dir, size_t *n)
+{
+    DIR *d = opendir(dir);
+    char **v = NULL;
+    *n = 0;
+    if (!d)
+        return NULL;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!is_queue_entry(de->d_name))
+            continue;
+        char **nv = realloc(v, (*n + 1) * sizeof *nv);
+        if (!nv)
+            break;
+        v = nv;
+        if (!(v[*n] = strdup(de->d_name)))
+            break;
+        (*n)++;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(v, *n, sizeof *v, cmp_str);
+    return v;
+}
+
+int bd_pusher_round(bd_pusher *u)
+{
+    size_t n;
+    char **names = list_queue(u->queue, &n);
+    size_t done = 0;
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        char marker[PATH_MAX];
+        if (!failed && (!connect_pusher(u) || bd_path_join(marker, sizeof marker, u->queue, names[i]) < 0 ||
+                        push_entry(u, marker) < 0)) {
+            failed = 1;
+            if (u->s)
+                back_off(u);
+        } else if (!failed)
+            done++;
+        free(names[i]);
+    }
+    free(names);
+    return failed ? -1 : (int)(n - done);
+}
