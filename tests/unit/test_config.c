@@ -76,6 +76,38 @@ static void expect_error(const char *name, const char *body, const char *needle)
     free(errors);
 }
 
+static void test_remote_good(void)
+{
+    char *errors = NULL;
+    const char *path = write_conf("remote.conf",
+                                  "partners = ( { name = \"acme\";\n"
+                                  "  remote = { host = \"sftp.example\"; user = \"bd\"; key = \"keys/id\";\n"
+                                  "    known_hosts = \"kh\"; path = \"/out\"; after = \"move\"; move_to = \"/out/done\";\n"
+                                  "    poll = 5; settle = 2; };\n"
+                                  "  remote_outbox = { host = \"sftp.example\"; port = 2222; user = \"bd\";\n"
+                                  "    password_file = \"pw\"; known_hosts = \"kh\"; path = \"/in\"; };\n"
+                                  "  remote_receipts = true; } );\n");
+    bd_config *cfg = bd_config_load(path, &errors);
+    TAP_OK(cfg != NULL, "remote config loads");
+    if (!cfg) {
+        printf("# %s", errors ? errors : "");
+        free(errors);
+        return;
+    }
+    const bd_partner *p = &cfg->partners[0];
+    char want[600];
+    snprintf(want, sizeof want, "%s/keys/id", dir);
+    TAP_OK(p->inbox == NULL && p->remote, "a partner with only a remote inbox");
+    TAP_EQ_STR(p->remote->key, want, "key path resolved against the config folder");
+    TAP_EQ_INT(p->remote->port, 22, "port defaults to 22");
+    TAP_OK(p->remote->after_move && !strcmp(p->remote->move_to, "/out/done"), "after = move, move_to");
+    TAP_OK(p->remote->poll == 5 && p->remote->settle == 2 && p->remote->timeout == 30, "poll, settle, timeout");
+    TAP_EQ_INT(p->remote->max_sessions, 2, "max_sessions default");
+    TAP_OK(p->remote_outbox && p->remote_outbox->port == 2222 && p->remote_outbox->password_file, "remote_outbox");
+    TAP_EQ_INT(p->remote_receipts, 1, "remote_receipts");
+    bd_config_free(cfg);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -84,10 +116,29 @@ int main(void)
     expect_error("unknown2.conf", "stat_dir = \"x\";\n", "unknown2.conf:1: unknown setting 'stat_dir' (did you mean 'state_dir'?)");
     expect_error("type.conf", "\n\nkeep_archive = 1;\n", "type.conf:3: 'keep_archive' must be true or false");
     expect_error("compress.conf", "outbox_compress = \"lz4\";\n", "must be \"none\" or \"zstd\"");
-    expect_error("noinbox.conf", "partners = ( { name = \"a\"; } );\n", "has no 'inbox'");
+    expect_error("noinbox.conf", "partners = ( { name = \"a\"; } );\n", "has neither an 'inbox'");
     expect_error("list.conf", "partners = { name = \"a\"; };\n", "'partners' must be a list");
     expect_error("segs.conf", "partners = ( { name = \"a\"; inbox = \"i\"; segments = [ -1 ]; } );\n",
                  "non-negative");
+    expect_error("remote_nokh.conf",
+                 "partners = ( { name = \"a\";\n  remote = { host = \"h\"; user = \"u\"; key = \"k\"; path = \"/in\"; }; } );\n",
+                 "remote_nokh.conf:2: remote needs 'known_hosts'");
+    expect_error("remote_move.conf",
+                 "partners = ( { name = \"a\"; remote = { host = \"h\"; user = \"u\"; key = \"k\";\n"
+                 "  known_hosts = \"kh\"; path = \"/in\"; after = \"move\"; }; } );\n",
+                 "after = \"move\" needs 'move_to'");
+    expect_error("remote_rel.conf",
+                 "partners = ( { name = \"a\"; remote = { host = \"h\"; user = \"u\"; key = \"k\";\n"
+                 "  known_hosts = \"kh\"; path = \"in\"; }; } );\n",
+                 "'path' must be an absolute remote path");
+    expect_error("remote_key.conf",
+                 "partners = ( { name = \"a\"; remote = { host = \"h\"; user = \"u\"; hots = 1;\n"
+                 "  known_hosts = \"kh\"; path = \"/in\"; }; } );\n",
+                 "unknown setting 'hots' in remote (did you mean 'host'?)");
+    expect_error("receipts_no_outbox.conf",
+                 "partners = ( { name = \"a\"; inbox = \"i\"; remote_receipts = true; } );\n",
+                 "'remote_receipts' needs a 'remote_outbox'");
+    test_remote_good();
     char *errors = NULL;
     TAP_OK(bd_config_load("/nonexistent/batchdrop.conf", &errors) == NULL, "a missing file is refused");
     TAP_OK(errors && strstr(errors, "/nonexistent/batchdrop.conf:0: cannot read the file"), "and named");
