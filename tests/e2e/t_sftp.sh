@@ -27,7 +27,7 @@ CONF
 put() { cp "$1" "$R/${2:-$(basename "$1")}" && chown "$SSHD_USER:" "$R/${2:-$(basename "$1")}"; }
 # put_variant SRC NAME: SRC plus one line that makes its content (and SHA-256) new
 put_variant() { { cat "$1"; printf '\nACME-0001\td_sid=%s\n' "$2" | tr -dc '0-9a-zA-Z_=\t\n-'; } > "$T/variant" && put "$T/variant" "$2"; }
-remote_left() { find "$R" -type f | wc -l | tr -d ' '; }
+remote_left() { find "$R" -type f -not -path "$R/done/*" | wc -l | tr -d ' '; }
 
 # --- pull, process, delete
 remote_conf
@@ -63,6 +63,21 @@ ok "$([ -f "$R/ftp_dpm_478_1700000400.sync.gz" ] && echo 0 || echo 1)" "truncate
 put "$T/t.gz" ftp_dpm_478_1700000400.sync.gz
 once
 is "$(r ftp_dpm_478_1700000400.sync.gz .status)" ok "taken once complete"
+
+# --- claims left behind: a dead agent's (old) claim is given back; our own interrupted download is resumed
+remote_conf
+mkdir -p "$R/.batchdrop/deadagent" "$R/.batchdrop/a1"
+put_variant "$D/ftp_dpm_478_1700000100.sync" ftp_dpm_478_1700000700.sync
+mv "$R/ftp_dpm_478_1700000700.sync" "$R/.batchdrop/deadagent/c1000000000000-1-1~ftp_dpm_478_1700000700.sync"
+put_variant "$D/ftp_dpm_478_1700000100.sync" ftp_dpm_478_1700000701.sync
+mv "$R/ftp_dpm_478_1700000701.sync" "$R/.batchdrop/a1/c$(date +%s)000-1-1~ftp_dpm_478_1700000701.sync"
+chown -R "$SSHD_USER:" "$R/.batchdrop"
+once
+is "$(r ftp_dpm_478_1700000701.sync .status)" ok "our own claim without a local trace is downloaded again and processed"
+is "$(find "$R/.batchdrop/deadagent" -type f | wc -l | tr -d ' ')" 0 "a dead agent's claim older than claim_timeout is given back"
+once
+is "$(r ftp_dpm_478_1700000700.sync .status)" ok "and then processed"
+is "$(remote_left)" 0 "nothing left on the server"
 
 # --- push: outbox files and the receipt go to remote_outbox under a temp name, then renamed
 OUTR="$SSHD_HOME/incoming"
