@@ -4,7 +4,6 @@
 #include "fsutil.h"
 #include "log.h"
 #include "strutil.h"
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,29 +57,9 @@ static int by_original_name(const void *a, const void *b)
     return c ? c : strcmp(x, y);
 }
 
-static char **list_names(const char *dir, size_t *n)
+static int not_hidden(const char *name)
 {
-    DIR *d = opendir(dir);
-    char **v = NULL;
-    *n = 0;
-    if (!d)
-        return NULL;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char **nv = realloc(v, (*n + 1) * sizeof *nv);
-        if (!nv || !(nv[*n] = strdup(de->d_name))) {
-            v = nv ? nv : v;
-            break;
-        }
-        v = nv;
-        (*n)++;
-    }
-    closedir(d);
-    if (*n > 1)
-        qsort(v, *n, sizeof *v, by_original_name);
-    return v;
+    return name[0] != '.';
 }
 
 static int claim_each_in(const bd_inbox *in, const char *dir,
@@ -90,7 +69,7 @@ static int claim_each_in(const bd_inbox *in, const char *dir,
 {
     size_t n;
     errno = 0;
-    char **names = list_names(dir, &n);
+    char **names = bd_list_dir(dir, not_hidden, by_original_name, &n);
     if (!names && errno && errno != ENOENT)
         return -1;
     for (size_t i = 0; i < n; i++) {

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "fsutil.h"
 #include "strutil.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -272,4 +273,40 @@ int bd_move_durable(const char *from, const char *to)
     if (unlink(from) < 0)
         return -1;
     return bd_fsync_parent(from);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **bd_list_dir(const char *dir, int (*keep)(const char *name), int (*cmp)(const void *, const void *),
+                   size_t *n)
+{
+    DIR *d = opendir(dir);
+    char **v = NULL;
+    *n = 0;
+    if (!d)
+        return NULL;
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || (keep && !keep(de->d_name)))
+            continue;
+        char **nv = realloc(v, (*n + 1) * sizeof *nv);
+        if (!nv)
+            break;
+        v = nv;
+        if (!(v[*n] = strdup(de->d_name)))
+            break;
+        (*n)++;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(v, *n, sizeof *v, cmp ? cmp : cmp_names);
+    if (!*n) {
+        free(v);
+        v = NULL;
+    }
+    return v;
 }

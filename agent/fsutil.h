@@ -22,4 +22,8 @@ int bd_same_filesystem(const char *a, const char *b); /* 1 yes, 0 no, -1 error *
 int bd_dir_writable(const char *dir, char *err, size_t errlen);
 /* Move a file durably, across file systems too (copy, fsync, rename, then unlink the source). */
 int bd_move_durable(const char *from, const char *to);
+/* The names in dir that keep() accepts, sorted with cmp (strcmp order when NULL); *n entries,
+ * each and the array to be freed. NULL with *n = 0 when empty or on error (errno set then). */
+char **bd_list_dir(const char *dir, int (*keep)(const char *name), int (*cmp)(const void *, const void *),
+                   size_t *n);
 #endif

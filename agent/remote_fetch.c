@@ -16,15 +16,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BACKOFF_MAX 300.0
-
 int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p)
 {
     memset(f, 0, sizeof *f);
     f->cfg = cfg;
     f->p = p;
     f->r = p->remote;
-    f->slot.fd = -1;
+    bd_link_init(&f->link, cfg, p->remote, p->name);
     if (bd_remote_dir(f->dl, sizeof f->dl, cfg, p, "dl") < 0 ||
         bd_remote_dir(f->ready, sizeof f->ready, cfg, p, "ready") < 0 ||
         bd_remote_dir(f->done, sizeof f->done, cfg, p, "done") < 0 ||
@@ -40,9 +38,7 @@ int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p)
 
 void bd_fetcher_free(bd_fetcher *f)
 {
-    bd_sftp_close(f->s);
-    f->s = NULL;
-    bd_slot_release(&f->slot);
+    bd_link_close(&f->link);
     for (size_t i = 0; i < f->n; i++)
         free(f->items[i].name);
     free(f->items);
@@ -52,67 +48,24 @@ void bd_fetcher_free(bd_fetcher *f)
 
 /* ---------------------------------------------------------------- the session */
 
-static void schedule_retry(bd_fetcher *f)
-{
-    f->backoff = f->backoff <= 0 ? 1 : f->backoff * 2;
-    if (f->backoff > BACKOFF_MAX)
-        f->backoff = BACKOFF_MAX;
-    double jitter = f->backoff * 0.25 * ((double)(random() % 1000) / 1000.0);
-    f->next_try = bd_monotonic() + f->backoff + jitter;
-}
-
-static void drop_session(bd_fetcher *f)
-{
-    bd_sftp_close(f->s);
-    f->s = NULL;
-    bd_slot_release(&f->slot);
-    f->failures++;
-    schedule_retry(f);
-}
-
-/* Log an SFTP failure with its class; a transient one ends the session. */
 static bd_sftp_class failed(bd_fetcher *f, bd_sftp_class c, const char *what, const char *err)
 {
-    log_error("partner %s: sftp %s@%s:%d: %s failed (%s): %s", f->p->name, f->r->user, f->r->host, f->r->port,
-              what, bd_sftp_class_name(c), err);
-    if (c == BD_SFTP_TRANSIENT || !bd_sftp_alive(f->s))
-        drop_session(f);
-    return c;
+    return bd_link_failed(&f->link, c, what, err);
 }
 
 int bd_fetcher_connect(bd_fetcher *f)
 {
     char err[1024];
-    bd_sftp_class cls;
-    if (f->s && bd_sftp_alive(f->s))
+    int fresh;
+    if (!bd_link_up(&f->link, &fresh))
+        return 0;
+    if (!fresh)
         return 1;
-    if (f->s)
-        drop_session(f);
-    if (bd_monotonic() < f->next_try)
-        return 0;
-    int slot = bd_slot_take(&f->slot, f->cfg, f->r);
-    if (slot != 0) {
-        if (slot < 0)
-            log_error("partner %s: cannot take a session slot: %s", f->p->name, strerror(errno));
-        f->next_try = bd_monotonic() + 1;
-        return 0;
-    }
-    bd_sftp_endpoint ep = {f->r->host, f->r->port, f->r->user, f->r->key, f->r->passphrase_file,
-                           f->r->password_file, f->r->known_hosts, f->r->timeout};
-    if (!(f->s = bd_sftp_connect(&ep, &cls, err, sizeof err))) {
-        log_error("partner %s: cannot connect to sftp://%s@%s:%d (%s): %s; retrying in %.0f s", f->p->name,
-                  f->r->user, f->r->host, f->r->port, bd_sftp_class_name(cls), err, f->backoff ? f->backoff * 2 : 1);
-        bd_slot_release(&f->slot);
-        f->failures++;
-        schedule_retry(f);
-        return 0;
-    }
-    cls = bd_sftp_mkdir_p(f->s, f->rclaims, 0750, err, sizeof err);
+    bd_sftp_class cls = bd_sftp_mkdir_p(f->link.s, f->rclaims, 0750, err, sizeof err);
     if (cls != BD_SFTP_OK) {
         failed(f, cls, "creating the claim folder", err);
         return 0;
     }
-    f->backoff = 0;
     f->recovered = 0;
     log_info("partner %s: connected to sftp://%s@%s:%d%s", f->p->name, f->r->user, f->r->host, f->r->port,
              f->r->path);
@@ -128,16 +81,16 @@ static bd_sftp_class finish_one(bd_fetcher *f, const char *entry, const char *na
     if (bd_fmt(from, sizeof from, "%s/%s", f->rclaims, entry) < 0)
         return BD_SFTP_FAILURE;
     if (!f->r->after_move) {
-        c = bd_sftp_unlink(f->s, from, err, sizeof err);
+        c = bd_sftp_unlink(f->link.s, from, err, sizeof err);
         return c == BD_SFTP_NOT_FOUND ? BD_SFTP_OK : c == BD_SFTP_OK ? c : failed(f, c, "deleting", err);
     }
-    if ((c = bd_sftp_mkdir_p(f->s, f->r->move_to, 0750, err, sizeof err)) != BD_SFTP_OK)
+    if ((c = bd_sftp_mkdir_p(f->link.s, f->r->move_to, 0750, err, sizeof err)) != BD_SFTP_OK)
         return failed(f, c, "creating move_to", err);
     if (bd_fmt(to, sizeof to, "%s/%s", f->r->move_to, name) < 0)
         return BD_SFTP_FAILURE;
-    c = bd_sftp_rename(f->s, from, to, err, sizeof err);
+    c = bd_sftp_rename(f->link.s, from, to, err, sizeof err);
     if (c == BD_SFTP_EXISTS && bd_fmt(to, sizeof to, "%s/%s", f->r->move_to, entry) == 0)
-        c = bd_sftp_rename(f->s, from, to, err, sizeof err); /* keep both: the claimed name is unique */
+        c = bd_sftp_rename(f->link.s, from, to, err, sizeof err); /* keep both: the claimed name is unique */
     return c == BD_SFTP_NOT_FOUND ? BD_SFTP_OK : c == BD_SFTP_OK ? c : failed(f, c, "moving", err);
 }
 
@@ -173,7 +126,7 @@ static bd_sftp_class put_back(bd_fetcher *f, const char *entry, const char *name
     char from[PATH_MAX], to[PATH_MAX], err[1024];
     if (bd_fmt(from, sizeof from, "%s/%s", f->rclaims, entry) < 0 || bd_fmt(to, sizeof to, "%s/%s", f->r->path, name) < 0)
         return BD_SFTP_FAILURE;
-    bd_sftp_class c = bd_sftp_rename(f->s, from, to, err, sizeof err);
+    bd_sftp_class c = bd_sftp_rename(f->link.s, from, to, err, sizeof err);
     if (c == BD_SFTP_EXISTS)
         log_warn("partner %s: cannot put %s back: the partner uploaded a new file under that name; the old one "
                  "stays claimed and is retried", f->p->name, name);
@@ -199,7 +152,7 @@ static int download_claimed(bd_fetcher *f, const char *entry, const char *name, 
     if (bd_fmt(remote, sizeof remote, "%s/%s", f->rclaims, entry) < 0 ||
         bd_fmt(part, sizeof part, "%s/%s.part", f->dl, entry) < 0 || bd_path_join(ready, sizeof ready, f->ready, entry) < 0)
         return -1;
-    bd_sftp_class c = bd_sftp_stat(f->s, remote, &st, err, sizeof err);
+    bd_sftp_class c = bd_sftp_stat(f->link.s, remote, &st, err, sizeof err);
     if (c != BD_SFTP_OK)
         return failed(f, c, "stat of a claimed file", err), -1;
     int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -207,7 +160,7 @@ static int download_claimed(bd_fetcher *f, const char *entry, const char *name, 
         log_error("partner %s: cannot create %s: %s", f->p->name, part, strerror(errno));
         return -1;
     }
-    c = bd_sftp_download(f->s, remote, fd, &bytes, sha, err, sizeof err);
+    c = bd_sftp_download(f->link.s, remote, fd, &bytes, sha, err, sizeof err);
     int synced = c == BD_SFTP_OK && fsync(fd) == 0;
     close(fd);
     if (c != BD_SFTP_OK || !synced) {
@@ -259,7 +212,7 @@ static int take_file(bd_fetcher *f, bd_fetch_item *it)
         bd_fmt(from, sizeof from, "%s/%s", f->r->path, it->name) < 0 ||
         bd_fmt(to, sizeof to, "%s/%s", f->rclaims, entry) < 0)
         return -1;
-    bd_sftp_class c = bd_sftp_rename(f->s, from, to, err, sizeof err);
+    bd_sftp_class c = bd_sftp_rename(f->link.s, from, to, err, sizeof err);
     if (c == BD_SFTP_NOT_FOUND) {
         log_debug("partner %s: %s was taken by another agent", f->p->name, it->name);
         return 0;
@@ -283,7 +236,7 @@ static int recover_own(bd_fetcher *f)
     bd_sftp_entry *e;
     size_t n;
     char err[1024];
-    bd_sftp_class c = bd_sftp_list(f->s, f->rclaims, &e, &n, err, sizeof err);
+    bd_sftp_class c = bd_sftp_list(f->link.s, f->rclaims, &e, &n, err, sizeof err);
     if (c != BD_SFTP_OK)
         return failed(f, c, "listing the claim folder", err), -1;
     int rc = 0;
@@ -308,7 +261,7 @@ static void recover_dead_folder(bd_fetcher *f, const char *agent)
     bd_sftp_entry *e;
     size_t n;
     if (bd_fmt(dir, sizeof dir, "%s/%s", f->rroot, agent) < 0 ||
-        bd_sftp_list(f->s, dir, &e, &n, err, sizeof err) != BD_SFTP_OK)
+        bd_sftp_list(f->link.s, dir, &e, &n, err, sizeof err) != BD_SFTP_OK)
         return;
     for (size_t i = 0; i < n; i++) {
         char id[BD_CLAIM_ID_MAX], from[PATH_MAX], to[PATH_MAX];
@@ -318,7 +271,7 @@ static void recover_dead_folder(bd_fetcher *f, const char *agent)
             continue;
         if (bd_fmt(from, sizeof from, "%s/%s", dir, e[i].name) < 0 || bd_fmt(to, sizeof to, "%s/%s", f->r->path, name) < 0)
             continue;
-        if (bd_sftp_rename(f->s, from, to, err, sizeof err) == BD_SFTP_OK)
+        if (bd_sftp_rename(f->link.s, from, to, err, sizeof err) == BD_SFTP_OK)
             log_warn("partner %s: agent %s claimed %s over %.0f s ago and never finished; gave it back to the inbox",
                      f->p->name, agent, name, f->r->claim_timeout);
     }
@@ -330,7 +283,7 @@ static void recover_dead(bd_fetcher *f)
     bd_sftp_entry *e;
     size_t n;
     char err[1024];
-    if (bd_sftp_list(f->s, f->rroot, &e, &n, err, sizeof err) != BD_SFTP_OK)
+    if (bd_sftp_list(f->link.s, f->rroot, &e, &n, err, sizeof err) != BD_SFTP_OK)
         return;
     for (size_t i = 0; i < n; i++)
         if (!e[i].regular && e[i].name[0] != '.' && strcmp(e[i].name, f->cfg->agent_id) != 0)
@@ -394,7 +347,7 @@ static int list_inbox(bd_fetcher *f)
     bd_sftp_entry *e;
     size_t n;
     char err[1024];
-    bd_sftp_class c = bd_sftp_list(f->s, f->r->path, &e, &n, err, sizeof err);
+    bd_sftp_class c = bd_sftp_list(f->link.s, f->r->path, &e, &n, err, sizeof err);
     if (c != BD_SFTP_OK)
         return failed(f, c, "listing", err), -1;
     for (size_t i = 0; i < f->n; i++)
@@ -452,7 +405,7 @@ int bd_fetcher_round(bd_fetcher *f)
     for (size_t i = 0; i < f->n; i++) {
         if (!ready(f, &f->items[i], now))
             continue;
-        if (take_file(f, &f->items[i]) < 0 && !f->s)
+        if (take_file(f, &f->items[i]) < 0 && !f->link.s)
             return -1; /* the session died: try again after the back-off */
     }
     return 0;

@@ -2,8 +2,7 @@
 #ifndef BD_REMOTE_FETCH_H
 #define BD_REMOTE_FETCH_H
 #include "conf.h"
-#include "remote_slots.h"
-#include "sftp.h"
+#include "remote_link.h"
 #include <limits.h>
 #include <stdint.h>
 
@@ -21,9 +20,7 @@ typedef struct bd_fetcher {
     const bd_config *cfg;
     const bd_partner *p;
     const bd_remote *r;
-    bd_sftp *s;
-    bd_slot slot;
-    double next_try, backoff; /* reconnect schedule */
+    bd_remote_link link;
     char dl[PATH_MAX], ready[PATH_MAX], done[PATH_MAX]; /* local, under state_dir/remote/<partner> */
     char rroot[PATH_MAX];   /* <path>/.batchdrop on the server */
     char rclaims[PATH_MAX]; /* <path>/.batchdrop/<agent_id>: this agent's claims */
@@ -31,7 +28,7 @@ typedef struct bd_fetcher {
     size_t n, cap;
     int recovered;
     unsigned seq;
-    unsigned long downloads, failures;
+    unsigned long downloads;
 } bd_fetcher;
 
 int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p);

@@ -62,8 +62,8 @@ static void fetch_loop(const bd_config *cfg, const bd_partner *p)
             double soon = bd_fetcher_next_stable(&f);
             next_list = now + (soon >= 0 && soon < p->remote->poll ? soon + 0.05 : p->remote->poll);
         }
-        if (f.s)
-            bd_sftp_keepalive(f.s);
+        if (f.link.s)
+            bd_sftp_keepalive(f.link.s);
         nap(0.25);
     }
     bd_fetcher_free(&f);
@@ -78,8 +78,8 @@ static void push_loop(const bd_config *cfg, const bd_partner *p)
     }
     while (!child_stop) {
         bd_pusher_round(&u);
-        if (u.s)
-            bd_sftp_keepalive(u.s);
+        if (u.link.s)
+            bd_sftp_keepalive(u.link.s);
         nap(0.25);
     }
     bd_pusher_free(&u);

@@ -5,7 +5,6 @@
 #include "inbox.h"
 #include "log.h"
 #include "strutil.h"
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -13,15 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define BACKOFF_MAX 300.0
-
 int bd_pusher_init(bd_pusher *u, const bd_config *cfg, const bd_partner *p)
 {
     memset(u, 0, sizeof *u);
     u->cfg = cfg;
     u->p = p;
     u->r = p->remote_outbox;
-    u->slot.fd = -1;
+    bd_link_init(&u->link, cfg, p->remote_outbox, p->name);
     if (bd_remote_dir(u->queue, sizeof u->queue, cfg, p, "push") < 0)
         return -1;
     return bd_mkdir_p(u->queue, 0750);
@@ -29,41 +26,22 @@ int bd_pusher_init(bd_pusher *u, const bd_config *cfg, const bd_partner *p)
 
 void bd_pusher_free(bd_pusher *u)
 {
-    bd_sftp_close(u->s);
-    u->s = NULL;
-    bd_slot_release(&u->slot);
-}
-
-static void back_off(bd_pusher *u)
-{
-    bd_sftp_close(u->s);
-    u->s = NULL;
-    bd_slot_release(&u->slot);
-    u->failures++;
-    u->backoff = u->backoff <= 0 ? 1 : u->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : u->backoff * 2;
-    u->next_try = bd_monotonic() + u->backoff * (1.0 + 0.25 * (double)(random() % 1000) / 1000.0);
+    bd_link_close(&u->link);
 }
 
 static int connect_pusher(bd_pusher *u)
 {
     char err[1024];
-    bd_sftp_class cls;
-    if (u->s && bd_sftp_alive(u->s))
-        return 1;
-    if (u->s)
-        back_off(u);
-    if (bd_monotonic() < u->next_try || bd_slot_take(&u->slot, u->cfg, u->r) != 0)
+    int fresh;
+    if (!bd_link_up(&u->link, &fresh))
         return 0;
-    bd_sftp_endpoint ep = {u->r->host, u->r->port, u->r->user, u->r->key, u->r->passphrase_file,
-                           u->r->password_file, u->r->known_hosts, u->r->timeout};
-    if (!(u->s = bd_sftp_connect(&ep, &cls, err, sizeof err)) ||
-        (cls = bd_sftp_mkdir_p(u->s, u->r->path, 0750, err, sizeof err)) != BD_SFTP_OK) {
-        log_error("partner %s: cannot push to sftp://%s@%s:%d%s (%s): %s; retrying later", u->p->name, u->r->user,
-                  u->r->host, u->r->port, u->r->path, bd_sftp_class_name(cls), err);
-        back_off(u);
+    bd_sftp_class cls = fresh ? bd_sftp_mkdir_p(u->link.s, u->r->path, 0750, err, sizeof err) : BD_SFTP_OK;
+    if (cls != BD_SFTP_OK) {
+        bd_link_failed(&u->link, cls, "creating the push folder", err);
+        if (u->link.s)
+            bd_link_drop(&u->link); /* not transient (permission, say): back off all the same */
         return 0;
     }
-    u->backoff = 0;
     return 1;
 }
 
@@ -72,7 +50,7 @@ static int push_file(bd_pusher *u, const char *local, const char *remote_name)
     char remote[PATH_MAX], err[1024];
     if (bd_fmt(remote, sizeof remote, "%s/%s", u->r->path, remote_name) < 0)
         return -1;
-    bd_sftp_class c = bd_sftp_upload(u->s, local, remote, err, sizeof err);
+    bd_sftp_class c = bd_sftp_upload(u->link.s, local, remote, err, sizeof err);
     if (c == BD_SFTP_OK) {
         log_info("partner %s: pushed %s to sftp://%s:%d%s", u->p->name, remote_name, u->r->host, u->r->port, remote);
         return 0;
@@ -113,11 +91,6 @@ static int push_entry(bd_pusher *u, const char *marker)
     return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int is_queue_entry(const char *name)
 {
     size_t n = strlen(name);
@@ -125,36 +98,10 @@ static int is_queue_entry(const char *name)
            (n < 13 || strcmp(name + n - 13, ".receipt.json") != 0);
 }
 
-/* The queue's entries, sorted by claim ID (oldest first). */
-static char **list_queue(const char *dir, size_t *n)
-{
-    DIR *d = opendir(dir);
-    char **v = NULL;
-    *n = 0;
-    if (!d)
-        return NULL;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!is_queue_entry(de->d_name))
-            continue;
-        char **nv = realloc(v, (*n + 1) * sizeof *nv);
-        if (!nv)
-            break;
-        v = nv;
-        if (!(v[*n] = strdup(de->d_name)))
-            break;
-        (*n)++;
-    }
-    closedir(d);
-    if (*n > 1)
-        qsort(v, *n, sizeof *v, cmp_str);
-    return v;
-}
-
 int bd_pusher_round(bd_pusher *u)
 {
     size_t n;
-    char **names = list_queue(u->queue, &n);
+    char **names = bd_list_dir(u->queue, is_queue_entry, NULL, &n); /* by claim ID: oldest first */
     size_t done = 0;
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
@@ -162,8 +109,8 @@ int bd_pusher_round(bd_pusher *u)
         if (!failed && (!connect_pusher(u) || bd_path_join(marker, sizeof marker, u->queue, names[i]) < 0 ||
                         push_entry(u, marker) < 0)) {
             failed = 1;
-            if (u->s)
-                back_off(u);
+            if (u->link.s)
+                bd_link_drop(&u->link);
         } else if (!failed)
             done++;
         free(names[i]);

@@ -2,19 +2,16 @@
 #ifndef BD_REMOTE_PUSH_H
 #define BD_REMOTE_PUSH_H
 #include "conf.h"
-#include "remote_slots.h"
-#include "sftp.h"
+#include "remote_link.h"
 #include <limits.h>
 
 typedef struct bd_pusher {
     const bd_config *cfg;
     const bd_partner *p;
     const bd_remote *r;
-    bd_sftp *s;
-    bd_slot slot;
-    double next_try, backoff;
+    bd_remote_link link;
     char queue[PATH_MAX]; /* state_dir/remote/<partner>/push: one <claim>.json per file to push */
-    unsigned long pushed, failures;
+    unsigned long pushed;
 } bd_pusher;
 
 int bd_pusher_init(bd_pusher *u, const bd_config *cfg, const bd_partner *p);
