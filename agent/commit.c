@@ -166,13 +166,14 @@ static int replay(bd_agent *a, const char *claim_id, json_t *jr)
     if (!state || !line)
         return -1;
     if (strcmp(state, "committing") == 0) {
-        if (do_renames(json_object_get(jr, "renames")) < 0 || append_receipt_once(a, claim_id, line) < 0 ||
-            mark_done(a, claim_id, jr) < 0)
+        if (do_renames(json_object_get(jr, "renames")) < 0 || append_receipt_once(a, claim_id, line) < 0)
             return -1;
-    }
-    if (write_markers(jr) < 0) {
-        log_error("claim %s: cannot queue the remote hand-off: %s", claim_id, strerror(errno));
-        return -1;
+        if (write_markers(jr) < 0) {
+            log_error("claim %s: cannot queue the remote hand-off: %s", claim_id, strerror(errno));
+            return -1;
+        }
+        if (mark_done(a, claim_id, jr) < 0)
+            return -1;
     }
     if (finish_source(jr) < 0) {
         log_error("claim %s: cannot archive %s: %s", claim_id,

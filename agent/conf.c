@@ -425,6 +425,11 @@ static int load_partner(loader *ld, const config_setting_t *ps, bd_partner *p)
     return 0;
 }
 
+static int same_remote_folder(const bd_remote *a, const bd_remote *b)
+{
+    return a && b && a->port == b->port && strcasecmp(a->host, b->host) == 0 && strcmp(a->path, b->path) == 0;
+}
+
 static void check_partner_clashes(loader *ld, const config_setting_t *list, const bd_config *cfg)
 {
     for (size_t i = 0; i < cfg->npartners; i++)
@@ -433,6 +438,10 @@ static void check_partner_clashes(loader *ld, const config_setting_t *list, cons
             if (strcmp(cfg->partners[i].name, cfg->partners[j].name) == 0)
                 cf_error(ld, s, "partner name '%s' is used twice (first at %s)", cfg->partners[i].name,
                           cfg->partners[j].source);
+            else if (same_remote_folder(cfg->partners[i].remote, cfg->partners[j].remote))
+                cf_error(ld, s, "partner '%s' watches the same remote folder as partner '%s': %s:%d%s",
+                         cfg->partners[i].name, cfg->partners[j].name, cfg->partners[i].remote->host,
+                         cfg->partners[i].remote->port, cfg->partners[i].remote->path);
             else if (cfg->partners[i].inbox && cfg->partners[j].inbox &&
                      strcmp(cfg->partners[i].inbox, cfg->partners[j].inbox) == 0)
                 cf_error(ld, s, "partner '%s' uses the same inbox as partner '%s': %s", cfg->partners[i].name,

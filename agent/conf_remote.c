@@ -122,6 +122,11 @@ static bd_remote *load_remote(loader *ld, const config_setting_t *g, const char 
         cf_free_remote(r);
         return NULL;
     }
+    if (r->move_to && r->move_to[0] != '/') {
+        cf_error(ld, g, "%s: 'move_to' must be an absolute remote path, not \"%s\"", what, r->move_to);
+        cf_free_remote(r);
+        return NULL;
+    }
     if (r->path[0] != '/') {
         cf_error(ld, g, "%s: 'path' must be an absolute remote path, not \"%s\"", what, r->path);
         cf_free_remote(r);

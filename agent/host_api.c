@@ -3,6 +3,7 @@
 #include "host_api.h"
 #include "log.h"
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +60,15 @@ static int over_user_cap(bd_job *j, const bd_record *rec)
     return 1;
 }
 
+/* The namespace of the record's user ID: its own (ABI 1.1) or the file's. */
+static int64_t record_dpid(const bd_job *j, const bd_record *rec)
+{
+    if (j->plugin && j->plugin->desc->abi_minor >= 1 && rec->struct_size >= offsetof(bd_record, spare) &&
+        (rec->flags & BD_RECORD_F_DPID))
+        return rec->dpid;
+    return j->info.dpid;
+}
+
 /* Resolve the record's user to our ID. 1 = resolved, 0 = counted as invalid/no match, -1 = store error. */
 static int resolve_user(bd_job *j, const bd_record *rec, char ours[BD_OURID_LEN + 1])
 {
@@ -76,14 +86,21 @@ static int resolve_user(bd_job *j, const bd_record *rec, char ours[BD_OURID_LEN 
         ours[n] = '\0';
         return 1;
     }
-    int rc = bd_matchreader_lookup(j->reader, j->info.dpid, rec->user_id, rec->user_id_len, ours);
+    int64_t dpid = record_dpid(j, rec);
+    if (dpid < 0) {
+        snprintf(why, sizeof why, "no DPID for ID '%s': the file name names none and the record carries none", id);
+        j->r.c.format_errors++;
+        bd_samples_add(&j->r.samples, BD_SAMPLE_FORMAT, rec->line, why);
+        return 0;
+    }
+    int rc = bd_matchreader_lookup(j->reader, dpid, rec->user_id, rec->user_id_len, ours);
     if (rc < 0) {
         errno = EIO;
         host_stop(j, "match store lookup");
         return -1;
     }
     if (rc == 0) {
-        snprintf(why, sizeof why, "no ID-match entry for '%s' in DPID %lld", id, (long long)j->info.dpid);
+        snprintf(why, sizeof why, "no ID-match entry for '%s' in DPID %lld", id, (long long)dpid);
         j->r.c.no_match++;
         bd_samples_add(&j->r.samples, BD_SAMPLE_NO_MATCH, rec->line, why);
     }

@@ -96,30 +96,45 @@ static bd_sftp_class finish_one(bd_fetcher *f, const char *entry, const char *na
 
 int bd_fetcher_finish_done(bd_fetcher *f)
 {
+    if (bd_monotonic() < f->done_retry_at)
+        return -1;
     DIR *d = opendir(f->done);
     if (!d)
         return -1;
     struct dirent *de;
-    int rc = 0;
+    int rc = 0, removed = 0;
     while ((de = readdir(d)) && rc == 0) {
         char id[BD_CLAIM_ID_MAX], marker[PATH_MAX];
         const char *name;
-        if (de->d_name[0] == '.' || bd_claim_split(de->d_name, id, &name) < 0)
-            continue;
+        if (de->d_name[0] == '.' || strstr(de->d_name, ".bdtmp.") || bd_claim_split(de->d_name, id, &name) < 0)
+            continue; /* dotfiles, and the temp file of a marker being written */
         if (!bd_fetcher_connect(f) || finish_one(f, de->d_name, name) != BD_SFTP_OK) {
             rc = -1;
+            f->done_retry_at = bd_monotonic() + (f->r->poll > 5 ? f->r->poll : 5);
             break;
         }
+        removed++;
         if (bd_path_join(marker, sizeof marker, f->done, de->d_name) == 0 && unlink(marker) == 0)
             log_info("partner %s: %s %s on the server", f->p->name, f->r->after_move ? "moved" : "deleted", name);
     }
     closedir(d);
-    if (bd_fsync_dir(f->done) < 0)
+    if (removed && bd_fsync_dir(f->done) < 0)
         rc = -1;
     return rc;
 }
 
 /* ---------------------------------------------------------------- taking files */
+
+/* How long a truncated file has been stuck: since we first saw it, or since its
+ * mtime (server clock) when that is longer, so that `once` runs and fetcher
+ * restarts do not restart the count. */
+static double stuck_for(const bd_fetch_item *it, double now)
+{
+    double seen = now - it->first_seen;
+    double by_mtime = (double)(bd_now_ms() / 1000 - it->mtime);
+    return by_mtime > seen ? by_mtime : seen;
+}
+
 
 static bd_sftp_class put_back(bd_fetcher *f, const char *entry, const char *name)
 {
@@ -219,7 +234,7 @@ static int take_file(bd_fetcher *f, bd_fetch_item *it)
     }
     if (c != BD_SFTP_OK)
         return failed(f, c, "claiming", err), -1;
-    int final = bd_monotonic() - it->first_seen >= f->cfg->incomplete_timeout;
+    int final = stuck_for(it, bd_monotonic()) >= f->cfg->incomplete_timeout;
     return download_claimed(f, entry, it->name, final, it);
 }
 
@@ -362,8 +377,10 @@ static int list_inbox(bd_fetcher *f)
 
 static int ready(const bd_fetcher *f, const bd_fetch_item *it, double now)
 {
+    if (now < it->retry_at)
+        return 0;
     if (it->incomplete)
-        return now - it->first_seen >= f->cfg->incomplete_timeout;
+        return stuck_for(it, now) >= f->cfg->incomplete_timeout;
     return now - it->stable_since >= f->r->settle;
 }
 
@@ -371,7 +388,7 @@ double bd_fetcher_next_stable(const bd_fetcher *f)
 {
     double next = -1, now = bd_monotonic();
     for (size_t i = 0; i < f->n; i++) {
-        if (f->items[i].incomplete)
+        if (f->items[i].incomplete || f->items[i].retry_at > now)
             continue;
         double w = f->items[i].stable_since + f->r->settle - now;
         if (w < 0)
@@ -391,11 +408,12 @@ int bd_fetcher_round(bd_fetcher *f)
 {
     if (!bd_fetcher_connect(f))
         return -1;
-    if (!f->recovered) {
+    if (!f->recovered || bd_monotonic() >= f->next_recovery) {
         if (recover_own(f) < 0)
             return -1;
         recover_dead(f);
         f->recovered = 1;
+        f->next_recovery = bd_monotonic() + 60; /* also catches claims left by failed downloads */
     }
     if (list_inbox(f) < 0)
         return -1;
@@ -405,8 +423,11 @@ int bd_fetcher_round(bd_fetcher *f)
     for (size_t i = 0; i < f->n; i++) {
         if (!ready(f, &f->items[i], now))
             continue;
-        if (take_file(f, &f->items[i]) < 0 && !f->link.s)
+        if (take_file(f, &f->items[i]) >= 0)
+            continue;
+        if (!f->link.s)
             return -1; /* the session died: try again after the back-off */
+        f->items[i].retry_at = now + (f->r->poll > 5 ? f->r->poll : 5); /* a permanent error: not 4 times a second */
     }
     return 0;
 }

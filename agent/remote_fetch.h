@@ -13,6 +13,7 @@ typedef struct bd_fetch_item {
     double stable_since; /* monotonic: (size, mtime) unchanged across listings since then */
     double first_seen;
     int incomplete; /* the stream ended early at this (size, mtime): wait for a change */
+    double retry_at; /* monotonic: a failed claim or download waits until then */
     int seen;
 } bd_fetch_item;
 
@@ -27,6 +28,8 @@ typedef struct bd_fetcher {
     bd_fetch_item *items;
     size_t n, cap;
     int recovered;
+    double next_recovery; /* monotonic: when to look for stranded claims again */
+    double done_retry_at; /* monotonic: a failed delete/move on the server waits until then */
     unsigned seq;
     unsigned long downloads;
 } bd_fetcher;

@@ -65,6 +65,12 @@ int bd_link_up(bd_remote_link *l, int *fresh)
     if (slot != 0) {
         if (slot < 0)
             log_error("partner %s: cannot take a session slot: %s", l->partner, strerror(errno));
+        else if (bd_monotonic() >= l->next_busy_log) {
+            log_warn("partner %s: all %d sessions to %s:%d are in use by this agent's other fetchers and pushers; "
+                     "waiting (raise max_sessions if this persists)", l->partner, l->r->max_sessions, l->r->host,
+                     l->r->port);
+            l->next_busy_log = bd_monotonic() + 60;
+        }
         l->next_try = bd_monotonic() + 1; /* all max_sessions slots busy: try again soon */
         return 0;
     }

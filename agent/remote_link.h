@@ -13,6 +13,7 @@ typedef struct bd_remote_link {
     bd_slot slot;
     double next_try, backoff; /* reconnect schedule: 1 s doubling to 300 s, +0-25% jitter */
     unsigned long failures;
+    double next_busy_log;     /* rate limit of the "all slots busy" warning */
 } bd_remote_link;
 
 void bd_link_init(bd_remote_link *l, const bd_config *cfg, const bd_remote *r, const char *partner);

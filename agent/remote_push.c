@@ -78,13 +78,13 @@ static int push_entry(bd_pusher *u, const char *marker)
         if (rc == 0 && local)
             rc = push_file(u, local, bd_basename(local));
     }
-    if (rc == 0 && receipt_file && receipt_name)
+    if (rc == 0 && receipt_file && receipt_name && access(receipt_file, F_OK) == 0)
         rc = push_file(u, receipt_file, receipt_name);
     if (rc == 0) {
-        if (receipt_file)
-            unlink(receipt_file);
         if (unlink(marker) < 0 || bd_fsync_dir(u->queue) < 0)
             rc = -1;
+        else if (receipt_file)
+            unlink(receipt_file); /* after the entry: a crash in between leaves a stray file, not a wedged entry */
         u->pushed++;
     }
     json_decref(e);
@@ -106,15 +106,18 @@ int bd_pusher_round(bd_pusher *u)
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
         char marker[PATH_MAX];
-        if (!failed && (!connect_pusher(u) || bd_path_join(marker, sizeof marker, u->queue, names[i]) < 0 ||
-                        push_entry(u, marker) < 0)) {
+        if (!failed && (!connect_pusher(u) || bd_path_join(marker, sizeof marker, u->queue, names[i]) < 0)) {
             failed = 1;
-            if (u->link.s)
-                bd_link_drop(&u->link);
+        } else if (!failed && push_entry(u, marker) < 0) {
+            /* A dead link stops the round; any other failure (a conflict, a missing
+             * local file) only holds this entry back: the next ones still go. */
+            failed = !u->link.s || !bd_sftp_alive(u->link.s);
         } else if (!failed)
             done++;
         free(names[i]);
     }
+    if (done < n && !failed)
+        failed = 1;
     free(names);
     return failed ? -1 : (int)(n - done);
 }

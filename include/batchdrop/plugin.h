@@ -1,4 +1,4 @@
-/* batchdrop/plugin.h: the whole contract between batchdrop and a format plugin (ABI 1.0). */
+/* batchdrop/plugin.h: the whole contract between batchdrop and a format plugin (ABI 1.1). */
 #ifndef BATCHDROP_PLUGIN_H
 #define BATCHDROP_PLUGIN_H
 
@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define BD_PLUGIN_ABI_MAJOR 1
-#define BD_PLUGIN_ABI_MINOR 0
+#define BD_PLUGIN_ABI_MINOR 1 /* 1.1: bd_record.dpid */
 #define BD_PLUGIN_ENTRY_SYMBOL "batchdrop_plugin_entry"
 
 #if defined(__GNUC__)
@@ -102,8 +102,15 @@ typedef struct bd_record {
     size_t user_id_len;
     const bd_item *items;
     size_t nitems;
-    void *spare[4];
+    /* ABI 1.1: with BD_RECORD_F_DPID in flags, dpid is the namespace of user_id
+     * (a DPID column, the device IDs of an ODC file) instead of bd_file_info.dpid.
+     * A zeroed record means "the file's DPID". Read only from ABI 1.1+ plugins. */
+    uint32_t flags;
+    int64_t dpid;
+    void *spare[2];
 } bd_record;
+
+#define BD_RECORD_F_DPID 0x1
 
 /* One ID-sync row: ncols IDs, column i in namespace info->dpids[i]. */
 typedef struct bd_idsync_row {

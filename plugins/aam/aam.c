@@ -130,6 +130,11 @@ static int emit(aam_state *st, uint64_t lineno)
         .items = st->row.items,
         .nitems = st->row.nitems,
     };
+    if (st->rules.odc && st->odc_type != ODC_UNSET) {
+        /* ODC rows carry device IDs: match them in the global device namespace, not the file's DPID. */
+        rec.flags = BD_RECORD_F_DPID;
+        rec.dpid = st->odc_type == ODC_IDFA ? 20915 : 20914;
+    }
     return st->host->emit_record(st->ctx, &rec) < 0 ? -1 : 0;
 }
 

@@ -44,6 +44,10 @@ new_agent
 cp "$SAMPLES/demo/adobe_id_0_478_1700000000.sync" "$T/inbox/" && once
 bd validate -c "$T/bd.conf" "$SAMPLES/demo/ftp_dpm_478_1700000100.sync" > m.json
 is "$(jq -r .no_match m.json)" 1 "with -c, IDs are matched against the store"
-is "$(receipts | wc -l | tr -d ' ')" 1 "validate wrote no receipt"
+printf '68079982765673198504052656074456196039\tB56E68EC-34ED-46D5-AF0C-1D2401F676C9\n' > "$T/inbox/adobe_id_0_20915_1700000001.sync"
+once
+"$BD_BIN" validate -c "$T/bd.conf" "$S/ftp_dpm_odc_12345_1556223815.sync" > odc2.json
+is "$(jq -r .no_match odc2.json)" 7 "ODC rows are matched as IDFAs (DPID 20915), not as IDs of the file's DPID"
+is "$(receipts | wc -l | tr -d ' ')" 2 "validate wrote no receipt"
 is "$(find "$T/outbox" -name 'ftp_*' | wc -l | tr -d ' ')" 0 "validate wrote no outbox file"
 done_testing
