@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "conf.h"
 #include "fsutil.h"
+#include "host_api.h"
 #include "plugin_loader.h"
 #include "strutil.h"
 #include <errno.h>
@@ -43,6 +44,26 @@ static int check_inbox(const bd_partner *p)
     return 0;
 }
 
+/* Let the partner's plugin validate its format_options, as open() would with a real file. */
+static int check_options(const bd_config *cfg, const bd_partner *p, const bd_loaded_plugin *lp)
+{
+    if (!p->options_source)
+        return 0;
+    bd_job j = {.cfg = cfg, .partner = p, .name = "", .plugin = lp};
+    bd_file_info info = {.struct_size = sizeof info, .kind = BD_FILE_TRAITS, .mode = BD_MODE_SYNC,
+                         .split = BD_NO_VALUE, .dpid = BD_NO_VALUE, .target = BD_NO_VALUE,
+                         .timestamp = BD_NO_VALUE};
+    void *state = NULL;
+    char err[512] = "";
+    if (lp->desc->open(bd_host_api_table(), bd_host_ctx_of(&j), &info, &state, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: partner '%s': format_options for plugin %s: %s\n", p->options_source, p->name,
+                lp->desc->name, err[0] ? err : "refused");
+        return -1;
+    }
+    lp->desc->close(state);
+    return 0;
+}
+
 static int check_plugins(const bd_config *cfg, size_t *nplugins)
 {
     bd_plugins ps;
@@ -56,11 +77,13 @@ static int check_plugins(const bd_config *cfg, size_t *nplugins)
     }
     for (size_t i = 0; i < cfg->npartners; i++) {
         const bd_partner *p = &cfg->partners[i];
-        if (p->format && !bd_plugins_find(&ps, p->format)) {
+        const bd_loaded_plugin *lp = p->format ? bd_plugins_find(&ps, p->format) : NULL;
+        if (p->format && !lp) {
             fprintf(stderr, "%s: partner '%s': format \"%s\" is not a plugin in %s\n", p->source, p->name,
                     p->format, cfg->plugin_dir);
             rc = -1;
-        }
+        } else if (lp && check_options(cfg, p, lp) < 0)
+            rc = -1;
     }
     *nplugins = ps.n;
     bd_plugins_free(&ps);

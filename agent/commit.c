@@ -321,6 +321,13 @@ static int journal_intent(bd_agent *a, bd_job *j, const char *claim_id, json_t *
 static int commit_idsync(bd_job *j)
 {
     char err[256];
+    if (j->batch_commit) { /* the worker holds the transaction */
+        if (j->batch_commit(j, err, sizeof err) < 0) {
+            log_error("partner %s: file %s: %s; the file stays claimed and is retried", j->r.partner, j->r.file, err);
+            return -1;
+        }
+        return 0;
+    }
     if (!j->batch)
         return 0;
     bd_matchbatch *b = j->batch;
@@ -350,6 +357,8 @@ int bd_commit_job(bd_agent *a, bd_job *j, const char *claim_id, const char *clai
         bd_matchbatch_abort(j->batch);
         j->batch = NULL;
     }
+    if (!ok && j->batch_abort)
+        j->batch_abort(j);
     if (ok && commit_idsync(j) < 0)
         return -1;
     int quarantine = dup ? was_rejected : !ok;

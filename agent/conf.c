@@ -20,6 +20,7 @@ static const char *const global_keys[] = {"state_dir", "outbox", "receipts", "pl
                                           "outbox_compress", "outbox_zstd_level", "scan_interval",
                                           "incomplete_timeout", "retry_interval", "max_file_size",
                                           "max_decoded_size", "max_line_length", "match_map_size", "log_level",
+                                          "workers", "plugin_timeout", "plugin_memory_limit", "user",
                                           "partners", NULL};
 static const char *const partner_keys[] = {"name", "inbox", "settle", "format", "format_options", "ids",
                                            "segments", "rules", "max_lines_per_user", "remote", "remote_outbox",
@@ -244,8 +245,12 @@ static int load_options(loader *ld, const config_setting_t *group, bd_partner *p
         return -1;
     }
     int n = config_setting_length(group);
+    char src[PATH_MAX + 32];
+    snprintf(src, sizeof src, "%s:%d",
+             config_setting_source_file(group) ? config_setting_source_file(group) : ld->path,
+             (int)config_setting_source_line(group));
     p->options = calloc((size_t)n + 1, sizeof *p->options);
-    if (!p->options)
+    if (!p->options || !(p->options_source = strdup(src)))
         return -1;
     for (int i = 0; i < n; i++) {
         config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
@@ -517,9 +522,17 @@ static int default_agent_id(bd_config *cfg)
     return cfg->agent_id ? 0 : -1;
 }
 
+static double default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (double)n;
+}
+
 static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg)
 {
-    double lvl = 3, scan = 30, incomplete = 3600, retry = 60, linemax = 102400;
+    double lvl = 3, scan = 30, incomplete = 3600, retry = 60, linemax = 102400, workers = default_workers(),
+           ptimeout = 600;
+    const char *user = NULL;
     int rc = 0;
     const char *agent = NULL;
     rc |= cf_path(ld, root, "state_dir", &cfg->state_dir, LOCALSTATEDIR "/lib/batchdrop");
@@ -533,6 +546,10 @@ static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg
     rc |= cf_number(ld, root, "incomplete_timeout", &incomplete, 0, 30 * 86400);
     rc |= cf_number(ld, root, "retry_interval", &retry, 0.1, 86400);
     rc |= cf_number(ld, root, "max_line_length", &linemax, 64, 64 << 20);
+    rc |= cf_number(ld, root, "workers", &workers, 1, 256);
+    rc |= cf_number(ld, root, "plugin_timeout", &ptimeout, 1, 86400);
+    rc |= get_size(ld, root, "plugin_memory_limit", &cfg->plugin_memory_limit);
+    rc |= cf_string(ld, root, "user", &user);
     rc |= get_size(ld, root, "max_file_size", &cfg->max_file_size);
     rc |= get_size(ld, root, "max_decoded_size", &cfg->max_decoded_size);
     rc |= get_size(ld, root, "match_map_size", &cfg->match_map_size);
@@ -547,6 +564,10 @@ static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg
     cfg->incomplete_timeout = incomplete;
     cfg->retry_interval = retry;
     cfg->max_line_length = (size_t)linemax;
+    cfg->workers = (int)workers;
+    cfg->plugin_timeout = ptimeout;
+    if (rc == 0 && user && *user && !(cfg->user = strdup(user)))
+        return -1;
     if (rc == 0 && agent && !(cfg->agent_id = strdup(agent)))
         return -1;
     if (rc == 0 && !agent && default_agent_id(cfg) < 0)
@@ -560,6 +581,7 @@ static void set_defaults(bd_config *cfg)
     cfg->max_file_size = 3ULL << 30;     /* spec: 3 GB compressed */
     cfg->max_decoded_size = 5ULL << 30;  /* spec: 5 GB uncompressed */
     cfg->match_map_size = 64ULL << 30;   /* LMDB map: virtual, the file grows as needed */
+    cfg->plugin_memory_limit = 4ULL << 30;
 }
 
 static int make_dir_of(loader *ld, const char *path)
@@ -641,6 +663,7 @@ static void free_partner(bd_partner *p)
         free(p->options[i].value);
     }
     free(p->options);
+    free(p->options_source);
     free(p->segments);
     for (size_t i = 0; i < p->nrules; i++) {
         free(p->rules[i].key);
@@ -662,6 +685,7 @@ void bd_config_free(bd_config *cfg)
     free(cfg->receipts);
     free(cfg->plugin_dir);
     free(cfg->agent_id);
+    free(cfg->user);
     free(cfg);
 }
 

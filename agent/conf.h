@@ -44,6 +44,7 @@ typedef struct bd_partner {
     char *format;   /* forced plugin name, NULL to choose by file name */
     bd_option *options;
     size_t noptions;
+    char *options_source; /* "file:line" of format_options, for errors the plugin reports */
     bd_ids_mode ids;
     int64_t *segments; /* sorted; NULL = every numeric trait is accepted */
     size_t nsegments;
@@ -68,6 +69,10 @@ typedef struct bd_config {
     uint64_t max_file_size, max_decoded_size, match_map_size;
     size_t max_line_length;
     int log_level;
+    int workers;                 /* worker processes (plugins never run in the supervisor) */
+    double plugin_timeout;       /* wall-clock and CPU seconds a worker may spend on one file */
+    uint64_t plugin_memory_limit; /* address-space limit of a worker (setrlimit RLIMIT_AS) */
+    char *user;                  /* started as root: workers run as this user */
     bd_partner *partners;
     size_t npartners;
 } bd_config;

@@ -10,6 +10,7 @@
 #include "remote_push.h"
 #include "strutil.h"
 #include "watch.h"
+#include "worker.h"
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -211,16 +212,23 @@ static int process_claim(bd_agent *a, bd_inbox *in, const char *claim_id, const 
         bd_mkdir_p(push, 0750) == 0)
         j.push_dir = push;
     fill_receipt_identity(a, &j, in, claim_id, name);
-    bd_job_run(&j);
+    j.r.started_ms = bd_now_ms();
+    bd_worker_run(a->cfg, &j); /* plugin code never runs in this process */
     int gave_back = 0;
     if (j.outcome == BD_JOB_INCOMPLETE) {
         gave_back = handle_incomplete(a, in, &j, claim_path);
         bd_job_cleanup(&j, 0);
     } else if (j.outcome == BD_JOB_RETRY) {
+        bd_worker_release(&j);
+        bd_job_discard_staged(&j);
         leave_for_retry(a, claim_id, j.r.reason);
         bd_job_cleanup(&j, 0);
     } else {
         int rc = bd_commit_job(a, &j, claim_id, claim_path);
+        bd_worker_release(&j);
+        int published = (rc == 0 || rc == -2) && strcmp(j.r.status, BD_STATUS_OK) == 0;
+        if (!published)
+            bd_job_discard_staged(&j); /* the journal does not name them: nobody else will */
         bd_job_cleanup(&j, rc == -2 && strcmp(j.r.status, BD_STATUS_OK) == 0);
         if (rc < 0)
             leave_for_retry(a, claim_id, "committing its outcome failed");

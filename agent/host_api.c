@@ -34,6 +34,8 @@ static void show_id(char *out, size_t outlen, const char *id, size_t len)
 
 static void host_stop(bd_job *j, const char *what)
 {
+    if (errno == ENOMEM)
+        j->out_of_memory = 1;
     if (!j->host_stop)
         snprintf(j->host_error, sizeof j->host_error, "%s: %s", what, strerror(errno ? errno : EIO));
     j->host_stop = 1;

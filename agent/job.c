@@ -26,6 +26,11 @@ __attribute__((format(printf, 3, 4))) static void finish_as(bd_job *j, bd_job_ou
                                                                                      : BD_STATUS_FAILED;
 }
 
+void bd_job_fail(bd_job *j, bd_job_outcome outcome, const char *reason)
+{
+    finish_as(j, outcome, "%s", reason);
+}
+
 static const bd_loaded_plugin *choose_plugin(bd_job *j)
 {
     const char *forced = j->force_format ? j->force_format : j->partner->format;
@@ -161,6 +166,8 @@ static int feed_lines(bd_job *j, void *state)
             count_bad_line(j, lineno, "line is not valid UTF-8 (or holds a NUL byte); files must be ASCII or UTF-8");
         } else {
             j->r.c.records_received++;
+            if (j->progress)
+                *j->progress = lineno;
             if (j->plugin->desc->line(state, lineno, line, len) < 0 || j->host_stop)
                 break;
         }
@@ -303,9 +310,21 @@ void bd_job_run(bd_job *j)
     }
     if (j->outcome == BD_JOB_REJECTED)
         hash_whole_file(j, fd);
+    j->r.finished_ms = bd_now_ms();
     if (fd >= 0)
         close(fd);
-    j->r.finished_ms = bd_now_ms();
+}
+
+void bd_job_hash_input(bd_job *j)
+{
+    int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) == 0)
+        j->r.bytes = (uint64_t)st.st_size;
+    hash_whole_file(j, fd);
+    close(fd);
 }
 
 void bd_job_cleanup(bd_job *j, int keep_outputs)
@@ -327,4 +346,13 @@ void bd_job_cleanup(bd_job *j, int keep_outputs)
     bd_idcount_free(j->users);
     j->per_user = j->users = NULL;
     bd_realized_free(&j->realized);
+}
+
+void bd_job_discard_staged(bd_job *j)
+{
+    if (!j->has_outbox)
+        return;
+    unlink(j->out.tmp_data);
+    unlink(j->out.tmp_info);
+    j->has_outbox = 0;
 }

@@ -14,6 +14,7 @@
 typedef enum bd_job_outcome {
     BD_JOB_OK = 0,         /* staged outputs, status ok */
     BD_JOB_REJECTED,       /* bad input: quarantine with a receipt */
+    BD_JOB_FAILED,         /* the plugin crashed, hung or ran out of memory: quarantine, status "failed" */
     BD_JOB_INCOMPLETE,     /* the compressed stream ends early: give the file back to the inbox */
     BD_JOB_RETRY,          /* our fault (disk, store): keep it claimed and retry later */
 } bd_job_outcome;
@@ -31,6 +32,7 @@ typedef struct bd_job {
     const char *done_marker; /* remote source: written once outputs and receipt are durable */
     const char *push_dir;    /* partner has a remote_outbox: queue the outputs there */
     int truncated_is_final;  /* the file stayed truncated past incomplete_timeout: reject it */
+    volatile uint64_t *progress; /* worker: the line being parsed, shared with the supervisor */
 
     /* results */
     bd_job_outcome outcome;
@@ -39,6 +41,10 @@ typedef struct bd_job {
     int has_outbox;
     bd_outbox_result out;
     bd_matchbatch *batch; /* ID-sync writes, committed by the commit step */
+    /* Set when the job ran in a worker process, which holds the ID-sync transaction. */
+    int (*batch_commit)(struct bd_job *j, char *err, size_t errlen);
+    void (*batch_abort)(struct bd_job *j);
+    void *worker;
 
     /* working state */
     const bd_loaded_plugin *plugin;
@@ -48,11 +54,18 @@ typedef struct bd_job {
     bd_idcount *per_user, *users;
     bd_realized realized;
     int host_stop; /* the host asked the plugin to stop (write failure) */
+    int out_of_memory; /* host_stop because an allocation failed */
     char host_error[512];
 } bd_job;
 
 /* Run the job; fills j->outcome and j->r (status, reason, counters). */
 void bd_job_run(bd_job *j);
+/* Set the outcome and reason (for outcomes decided outside the job, e.g. a crashed worker). */
+void bd_job_fail(bd_job *j, bd_job_outcome outcome, const char *reason);
+/* Fill bytes and sha256 of the receipt from the claimed file. */
+void bd_job_hash_input(bd_job *j);
+/* Remove the staged outbox files a worker left for this job (not published: a duplicate, a failed commit). */
+void bd_job_discard_staged(bd_job *j);
 /* Free working state; discards staged outputs unless keep_outputs. */
 void bd_job_cleanup(bd_job *j, int keep_outputs);
 #endif

@@ -1,4 +1,4 @@
-/* main.c: the batchdrop command line: run, once, check, validate, --version, --help. */
+/* main.c: the batchdrop command line: run, once, check, validate, plugins, --version, --help. */
 #include "config.h"
 #include "commands.h"
 #include "conf.h"
@@ -25,13 +25,16 @@ static void usage(FILE *f)
             "                       --connect also logs in to every SFTP endpoint\n"
             "  validate [-c FILE] [--partner NAME] [--format NAME] [--plugin-dir DIR] [--text] FILE...\n"
             "                       parse files as the agent would and print their receipts (no side effects)\n"
+            "  plugins  [-c FILE] [--plugin-dir DIR]\n"
+            "                       list the plugins of plugin_dir (name, version, ABI, file patterns, path)\n"
+            "                       and the files refused, with why\n"
             "\n"
             "options:\n"
             "  -c, --config FILE    configuration file (default %s)\n"
             "  -h, --help           this text\n"
             "  -V, --version        print the version\n"
             "\n"
-            "See batchdrop(8) and batchdrop.conf(5).\n",
+            "See batchdrop(8), batchdrop.conf(5) and batchdrop-plugin(7).\n",
             BD_DEFAULT_CONFIG);
 }
 
@@ -100,6 +103,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "validate"))
         return bd_cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plugins"))
+        return bd_cmd_plugins(argc - 1, argv + 1);
     const char *config = BD_DEFAULT_CONFIG;
     if (strcmp(cmd, "run") && strcmp(cmd, "once") && strcmp(cmd, "check")) {
         fprintf(stderr, "batchdrop: unknown command '%s' (try --help)\n", cmd);

@@ -85,8 +85,9 @@ static int open_temp(bd_outbox_writer *w, const char *partner, const char *claim
     char tmpdir[PATH_MAX];
     if (bd_path_join(w->partner_dir, sizeof w->partner_dir, w->cfg->outbox, partner) < 0 ||
         bd_path_join(tmpdir, sizeof tmpdir, w->partner_dir, ".tmp") < 0 ||
-        bd_fmt(w->tmp_data, sizeof w->tmp_data, "%s/%s.data", tmpdir, claim_id) < 0 ||
-        bd_fmt(w->tmp_info, sizeof w->tmp_info, "%s/%s.info", tmpdir, claim_id) < 0) {
+        /* the writer's pid too: a worker orphaned by a crash can never touch another's files */
+        bd_fmt(w->tmp_data, sizeof w->tmp_data, "%s/%s.%ld.data", tmpdir, claim_id, (long)getpid()) < 0 ||
+        bd_fmt(w->tmp_info, sizeof w->tmp_info, "%s/%s.%ld.info", tmpdir, claim_id, (long)getpid()) < 0) {
         snprintf(err, errlen, "outbox path too long");
         return -1;
     }
@@ -169,8 +170,10 @@ static int choose_final_names(bd_outbox_writer *w, const char *partner, int64_t 
 {
     const char *ext = w->zc ? ".zst" : "";
     for (int64_t ms = bd_now_ms();; ms++) {
-        char root[PATH_MAX];
-        if (bd_fmt(root, sizeof root, "%s/ftp_%s_%lld_%s_%013lld", w->partner_dir, partner, (long long)dpid,
+        char root[PATH_MAX], dpid_part[32] = "";
+        if (dpid >= 0) /* generic formats may carry the DPID per record only */
+            snprintf(dpid_part, sizeof dpid_part, "_%lld", (long long)dpid);
+        if (bd_fmt(root, sizeof root, "%s/ftp_%s%s_%s_%013lld", w->partner_dir, partner, dpid_part,
                    full ? "full" : "iter", (long long)ms) < 0 ||
             bd_fmt(res->final_data, sizeof res->final_data, "%s.sync%s", root, ext) < 0 ||
             bd_fmt(res->final_info, sizeof res->final_info, "%s.info", root) < 0)

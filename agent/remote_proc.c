@@ -133,21 +133,14 @@ void bd_children_spawn(bd_children *cs, const bd_config *cfg, int close_fd)
     }
 }
 
-static bd_child *child_by_pid(bd_children *cs, pid_t pid)
-{
-    for (size_t i = 0; i < cs->n; i++)
-        if (cs->v[i].pid == pid)
-            return &cs->v[i];
-    return NULL;
-}
-
 void bd_children_reap(bd_children *cs)
 {
     int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        bd_child *c = child_by_pid(cs, pid);
-        if (!c)
+    /* Only our own children: worker processes are reaped by the worker code. */
+    for (size_t i = 0; i < cs->n; i++) {
+        bd_child *c = &cs->v[i];
+        pid_t pid = c->pid > 0 ? waitpid(c->pid, &status, WNOHANG) : 0;
+        if (pid <= 0)
             continue;
         c->pid = 0;
         c->backoff = c->backoff <= 0 ? 1 : (c->backoff * 2 > 60 ? 60 : c->backoff * 2);

@@ -2,6 +2,7 @@
 #include "plugin_harness.h"
 #include "test_util.h"
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,8 @@ static int record_emit_record(bd_host_ctx *h, const bd_record *rec)
     r->user_id = copy_bytes(rec->user_id, rec->user_id_len);
     r->user_id_len = rec->user_id_len;
     r->nitems = rec->nitems;
+    r->flags = rec->struct_size >= offsetof(bd_record, spare) ? rec->flags : 0;
+    r->dpid = (r->flags & BD_RECORD_F_DPID) ? rec->dpid : BD_NO_VALUE;
     r->items = xmalloc(rec->nitems * sizeof *r->items);
     for (size_t i = 0; i < rec->nitems; i++)
         copy_item(&r->items[i], &rec->items[i]);
@@ -252,6 +255,11 @@ void ph_host_set_option(ph_host *h, const char *key, const char *value)
     }
     h->option_keys[h->noptions] = key;
     h->option_values[h->noptions++] = value;
+}
+
+void ph_host_clear_options(ph_host *h)
+{
+    h->noptions = 0;
 }
 
 /* ---------------------------------------------------------------- loading */

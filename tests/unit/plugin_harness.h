@@ -21,6 +21,8 @@ typedef struct ph_record {
     size_t user_id_len;
     ph_item *items;
     size_t nitems;
+    uint32_t flags; /* bd_record.flags (ABI 1.1), 0 from an older record */
+    int64_t dpid;   /* bd_record.dpid, meaningful with BD_RECORD_F_DPID in flags */
 } ph_record;
 
 typedef struct ph_idsync_row {
@@ -41,7 +43,7 @@ typedef struct ph_log {
     char *text;
 } ph_log;
 
-#define PH_MAX_OPTIONS 8
+#define PH_MAX_OPTIONS 16
 
 /* The recording host.  Plugins only ever see it as their opaque bd_host_ctx. */
 struct bd_host_ctx {
@@ -70,6 +72,8 @@ void ph_host_clear(ph_host *h);
 void ph_host_free(ph_host *h);
 /* key and value must outlive the host (string literals in tests). */
 void ph_host_set_option(ph_host *h, const char *key, const char *value);
+/* Forget every option. */
+void ph_host_clear_options(ph_host *h);
 
 /* A loaded plugin. */
 typedef struct ph_plugin {

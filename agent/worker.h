@@ -1,0 +1,15 @@
+/* worker.h: run a job's plugin code in a sandboxed, limited child process; the supervisor only commits. */
+#ifndef BD_WORKER_H
+#define BD_WORKER_H
+#include "conf.h"
+#include "job.h"
+
+/* Run j (whose inputs are filled in) in a worker process and copy its results
+ * back into j. A crash, a hang past plugin_timeout, a blown memory limit or a
+ * forbidden system call ends as outcome BD_JOB_FAILED with a reason naming the
+ * plugin, the signal and the line. For an ID-sync file the worker keeps its
+ * store transaction open; j->batch_commit/j->batch_abort finish it, and
+ * bd_worker_release must follow in every case. */
+void bd_worker_run(const bd_config *cfg, bd_job *j);
+void bd_worker_release(bd_job *j);
+#endif

@@ -1,0 +1,37 @@
+# t_isolation.sh: a plugin that crashes, hangs, hogs memory or makes a forbidden call costs exactly its own file.
+. "${BD_SRCDIR}/tests/e2e/lib.sh"
+SLOW=${BD_SLOW:-1}
+mkdir -p "$T/plugins"
+cp "$PLUGINS/aam.so" "$BD_BUILDDIR/tests/plugins/.libs/evil.so" "$T/plugins/"
+chmod 755 "$T/plugins"; chmod 644 "$T/plugins/"*.so
+PLUGINS="$T/plugins"
+new_agent 'ids = "ours";' "plugin_timeout = $((2 * SLOW)); plugin_memory_limit = \"256M\";"
+line() { printf '%038d\td_sid=%d\n' "$1" "$1"; }
+for kind in crash hang hog socket abort; do
+    { line 1; line 2; line 3; line 4; } > "$T/inbox/evil_${kind}_1.txt"
+done
+{ line 5; line 6; } > "$T/inbox/ftp_dpm_478_1700000001.sync"
+{ line 7; } > "$T/inbox/ftp_dpm_478_1700000002.sync"
+once; ok $? "once exits 0: misbehaving plugins only cost their files"
+for kind in crash hang hog socket abort; do
+    is "$(r evil_${kind}_1.txt .status)" failed "$kind: status failed"
+    ok "$(ls "$T/state/quarantine/acme/" | grep -c "~evil_${kind}_1.txt\$" | grep -qx 1 && echo 0 || echo 1)" "$kind: quarantined"
+done
+like "$(r evil_crash_1.txt .reason)" "plugin evil crashed (SIGSEGV) at line 3" "crash: signal and line"
+like "$(r evil_abort_1.txt .reason)" "plugin evil crashed (SIGABRT) at line 3" "abort: signal and line"
+like "$(r evil_hang_1.txt .reason)" "plugin evil timed out after" "hang: the wall-clock limit"
+like "$(r evil_hang_1.txt .reason)" "at line 3" "hang: the line it hung at"
+like "$(r evil_hog_1.txt .reason)" "plugin evil crashed (SIGABRT) at line 3" "memory hog: stopped by plugin_memory_limit (malloc fails, the plugin aborts)"
+like "$(r evil_socket_1.txt .reason)" "forbidden system call (socket)" "a socket() call is stopped by the seccomp filter"
+is "$(r evil_crash_1.txt .sha256)" "$(cat "$T/state/quarantine/acme/"*~evil_crash_1.txt | sha256sum | cut -d' ' -f1)" "failed receipts carry the sha256"
+is "$(r ftp_dpm_478_1700000001.sync .status)" ok "files after the failures are processed normally"
+is "$(r ftp_dpm_478_1700000002.sync .stored)" 1 "with the right counts"
+is "$(find "$T/outbox" -path '*/.tmp/*' -type f | wc -l | tr -d ' ')" 0 "no staged output of a dead worker is left"
+is "$(pgrep -f "batchdrop once -c $T" | wc -l | tr -d ' ')" 0 "no worker left behind"
+
+# ABI and ownership checks of the loader
+chmod 664 "$T/plugins/evil.so"
+bd check -c "$T/bd.conf" > "$T/check.out" 2>&1
+like "$(cat "$T/check.out")" "writable by its group" "a group-writable plugin is refused, and the check says why"
+chmod 644 "$T/plugins/evil.so"
+done_testing

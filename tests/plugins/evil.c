@@ -1,0 +1,123 @@
+/* evil.c: a test-only plugin that misbehaves on purpose (crash, hang, memory hog, forbidden call) by file name. */
+#include <batchdrop/plugin.h>
+#include <fnmatch.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef enum { EVIL_CRASH, EVIL_HANG, EVIL_HOG, EVIL_SOCKET, EVIL_ABORT } evil_kind;
+
+typedef struct evil_state {
+    const bd_host_api *host;
+    bd_host_ctx *ctx;
+    evil_kind kind;
+} evil_state;
+
+static const char *const patterns[] = {"evil_*", NULL};
+
+static evil_kind kind_of(const char *name)
+{
+    if (strstr(name, "hang"))
+        return EVIL_HANG;
+    if (strstr(name, "hog"))
+        return EVIL_HOG;
+    if (strstr(name, "socket"))
+        return EVIL_SOCKET;
+    if (strstr(name, "abort"))
+        return EVIL_ABORT;
+    return EVIL_CRASH;
+}
+
+static int evil_parse_name(const char *name, bd_file_info *info, char *err, size_t errlen)
+{
+    if (fnmatch("evil_*", name, 0) != 0) {
+        snprintf(err, errlen, "file name '%s': not an evil_* file", name);
+        return -1;
+    }
+    info->kind = BD_FILE_TRAITS;
+    info->mode = BD_MODE_SYNC;
+    info->dpid = 478;
+    info->split = (int32_t)kind_of(name); /* test-only: open() learns the misbehaviour from the name */
+    return 0;
+}
+
+static int evil_open(const bd_host_api *host, bd_host_ctx *ctx, const bd_file_info *info, void **state, char *err,
+                     size_t errlen)
+{
+    evil_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    st->host = host;
+    st->ctx = ctx;
+    st->kind = (evil_kind)info->split;
+    *state = st;
+    return 0;
+}
+
+static void misbehave(evil_kind kind)
+{
+    volatile char *p = NULL;
+    switch (kind) {
+    case EVIL_CRASH: *p = 1; break;
+    case EVIL_HANG: for (;;) ; break;
+    case EVIL_HOG:
+        for (;;) { /* until the memory limit stops it */
+            char *q = malloc(1 << 20);
+            if (!q)
+                abort();
+            memset(q, 1, 1 << 20);
+        }
+        break;
+    case EVIL_SOCKET: (void)socket(AF_INET, SOCK_STREAM, 0); break;
+    case EVIL_ABORT: abort();
+    }
+}
+
+static int evil_line(void *state, uint64_t lineno, const char *line, size_t len)
+{
+    evil_state *st = state;
+    if (lineno == 3)
+        misbehave(st->kind);
+    bd_item item = {.kind = BD_ITEM_ADD, .trait = 1};
+    bd_record rec = {.struct_size = sizeof rec, .line = lineno, .user_id = line, .user_id_len = len < 38 ? len : 38,
+                     .items = &item, .nitems = 1};
+    return st->host->emit_record(st->ctx, &rec) < 0 ? -1 : 0;
+}
+
+static int evil_finish(void *state, char *err, size_t errlen)
+{
+    (void)state;
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
+static void evil_close(void *state)
+{
+    free(state);
+}
+
+static const bd_plugin evil_plugin = {
+    .struct_size = sizeof(bd_plugin),
+    .abi_major = BD_PLUGIN_ABI_MAJOR,
+    .abi_minor = BD_PLUGIN_ABI_MINOR,
+    .name = "evil",
+    .version = "test",
+    .description = "misbehaves on purpose; tests only",
+    .patterns = patterns,
+    .parse_name = evil_parse_name,
+    .open = evil_open,
+    .line = evil_line,
+    .finish = evil_finish,
+    .close = evil_close,
+};
+
+BD_PLUGIN_EXPORT const bd_plugin *batchdrop_plugin_entry(void)
+{
+    return &evil_plugin;
+}
