@@ -10,4 +10,6 @@ int bd_check_remote(const bd_remote *r, const char *what, const char *partner, i
 int bd_cmd_validate(int argc, char **argv);
 /* `batchdrop plugins [-c FILE] [--plugin-dir DIR]`: 0 when every plugin file loads, 1 otherwise, 2 on usage. */
 int bd_cmd_plugins(int argc, char **argv);
+/* Run one plugin .so through the sandboxed worker on files; print records and receipts. */
+int bd_cmd_plugin_test(int argc, char **argv);
 #endif

@@ -1,7 +1,10 @@
 /* host_api.c: plugin callbacks: per-user line cap, ID matching, segment realization, outbox and ID-sync writes. */
 #include "config.h"
 #include "host_api.h"
+#include "fsutil.h"
 #include "log.h"
+#include <jansson.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -134,9 +137,35 @@ static int store_record(bd_job *j, const char *ours)
     return 0;
 }
 
+/* plugin-test: what the plugin emitted, as it emitted it, one JSON object per line. */
+static void trace_record(bd_job *j, const bd_record *rec)
+{
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < rec->nitems; i++) {
+        const bd_item *it = &rec->items[i];
+        json_t *o = it->kind == BD_ITEM_SIGNAL
+                        ? json_pack("{s:s,s:s%,s:s%}", "kind", "signal", "key", it->key, it->key_len, "value",
+                                    it->value, it->value_len)
+                        : json_pack("{s:s,s:I}", "kind", it->kind == BD_ITEM_ADD ? "add" : "remove", "trait",
+                                    (json_int_t)it->trait);
+        json_array_append_new(items, o);
+    }
+    json_t *o = json_pack("{s:I,s:s%,s:I,s:o}", "line", (json_int_t)rec->line, "user_id", rec->user_id,
+                          rec->user_id_len, "dpid", (json_int_t)record_dpid(j, rec), "items", items);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (s) {
+        bd_write_all(j->trace_fd, s, strlen(s));
+        bd_write_all(j->trace_fd, "\n", 1);
+    }
+    free(s);
+    json_decref(o);
+}
+
 static int host_emit_record(bd_host_ctx *ctx, const bd_record *rec)
 {
     bd_job *j = job_of(ctx);
+    if (j->trace_fd > 0)
+        trace_record(j, rec);
     char ours[BD_OURID_LEN + 1];
     if (j->host_stop || j->info.kind != BD_FILE_TRAITS)
         return -1;
@@ -176,9 +205,26 @@ static int idsync_row_storable(bd_job *j, const bd_idsync_row *row, int64_t to_d
     return 0;
 }
 
+static void trace_idsync(bd_job *j, const bd_idsync_row *row)
+{
+    json_t *ids = json_array();
+    for (size_t i = 0; ids && i < row->ncols; i++)
+        json_array_append_new(ids, json_stringn(row->cols[i], row->col_lens[i]));
+    json_t *o = json_pack("{s:I,s:o}", "line", (json_int_t)row->line, "ids", ids);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (s) {
+        bd_write_all(j->trace_fd, s, strlen(s));
+        bd_write_all(j->trace_fd, "\n", 1);
+    }
+    free(s);
+    json_decref(o);
+}
+
 static int host_emit_idsync(bd_host_ctx *ctx, const bd_idsync_row *row)
 {
     bd_job *j = job_of(ctx);
+    if (j->trace_fd > 0)
+        trace_idsync(j, row);
     if (j->host_stop || j->info.kind != BD_FILE_IDSYNC || row->ncols != (size_t)j->info.ndpids || row->ncols < 2)
         return -1;
     int64_t to_dpid = j->info.dpids[0]; /* master DPID; 0 means column 1 holds our own IDs */

@@ -25,6 +25,8 @@ static void usage(FILE *f)
             "                       --connect also logs in to every SFTP endpoint\n"
             "  validate [-c FILE] [--partner NAME] [--format NAME] [--plugin-dir DIR] [--text] FILE...\n"
             "                       parse files as the agent would and print their receipts (no side effects)\n"
+            "  plugin-test [--option KEY=VALUE]... [--timeout S] PLUGIN.so FILE...\n"
+            "                       run a plugin through the sandboxed worker; print its records and receipt\n"
             "  plugins  [-c FILE] [--plugin-dir DIR]\n"
             "                       list the plugins of plugin_dir (name, version, ABI, file patterns, path)\n"
             "                       and the files refused, with why\n"
@@ -105,6 +107,8 @@ int main(int argc, char **argv)
         return bd_cmd_validate(argc - 1, argv + 1);
     if (!strcmp(cmd, "plugins"))
         return bd_cmd_plugins(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plugin-test"))
+        return bd_cmd_plugin_test(argc - 1, argv + 1);
     const char *config = BD_DEFAULT_CONFIG;
     if (strcmp(cmd, "run") && strcmp(cmd, "once") && strcmp(cmd, "check")) {
         fprintf(stderr, "batchdrop: unknown command '%s' (try --help)\n", cmd);

@@ -41,6 +41,18 @@ is "$(r ftp_dpm_478_1700000002.sync .stored)" 1 "with the right counts"
 is "$(find "$T/outbox" -path '*/.tmp/*' -type f | wc -l | tr -d ' ')" 0 "no staged output of a dead worker is left"
 is "$(pgrep -f "batchdrop once -c $T" | wc -l | tr -d ' ')" 0 "no worker left behind"
 
+# plugin-test: any plugin through the same sandboxed worker, records and receipt on stdout
+bd plugin-test "$PLUGINS/aam.so" "$SAMPLES/spec/ftp_dpm_odc_12345_1556223815.sync" > "$T/pt.out" 2>>"$T/agent.log"
+ok $? "plugin-test on the ODC sample exits 0"
+is "$(grep -c '"kind":"add"' "$T/pt.out")" 8 "8 records printed with their items"
+is "$(grep '"status"' "$T/pt.out" | jq -r .records_received)" 8 "and the receipt"
+is "$(grep -m1 '"line"' "$T/pt.out" | jq -r .dpid)" 20915 "with each record's DPID"
+{ line 1; line 2; line 3; } > "$T/evil_crash_2.txt"
+bd plugin-test "$T/plugins/evil.so" "$T/evil_crash_2.txt" > "$T/pt2.out" 2>>"$T/agent.log"
+is $? 1 "plugin-test on a crashing plugin exits 1"
+is "$(grep -c '"line"' "$T/pt2.out")" 2 "the records before the crash are shown"
+like "$(grep '"status"' "$T/pt2.out" | jq -r .reason)" "at line 3" "and the receipt says where it died"
+
 # ABI and ownership checks of the loader
 chmod 664 "$T/plugins/evil.so"
 bd check -c "$T/bd.conf" > "$T/check.out" 2>&1
