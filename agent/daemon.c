@@ -11,6 +11,7 @@
 #include "strutil.h"
 #include "watch.h"
 #include "worker.h"
+#include "dispatch.h"
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -108,7 +109,8 @@ int bd_agent_open(bd_agent *a, bd_config *cfg)
     a->cfg = cfg;
     a->sigfd = -1;
     bd_log_set_level(cfg->log_level);
-    if (make_dirs(a) < 0 || load_plugins(a) < 0 || open_stores(a) < 0 || open_inboxes(a) < 0) {
+    if (make_dirs(a) < 0 || load_plugins(a) < 0 || open_stores(a) < 0 || open_inboxes(a) < 0 ||
+        bd_dispatch_init(a) < 0) {
         bd_agent_close(a);
         return -1;
     }
@@ -117,6 +119,9 @@ int bd_agent_open(bd_agent *a, bd_config *cfg)
 
 void bd_agent_close(bd_agent *a)
 {
+    if (a->pool)
+        bd_dispatch_drain(a);
+    bd_dispatch_free(a);
     for (size_t i = 0; i < a->ninboxes; i++)
         bd_inbox_free(&a->inboxes[i]);
     free(a->inboxes);
@@ -134,110 +139,10 @@ void bd_agent_close(bd_agent *a)
 
 /* ---------------------------------------------------------------- one file */
 
-static void fill_receipt_identity(bd_agent *a, bd_job *j, bd_inbox *in, const char *claim_id, const char *name)
+static void process_claim(bd_agent *a, bd_inbox *in, const char *claim_id, const char *claim_path,
+                          const char *name, int truncated_is_final)
 {
-    snprintf(j->r.id, sizeof j->r.id, "%s", claim_id);
-    snprintf(j->r.agent, sizeof j->r.agent, "%s", a->cfg->agent_id);
-    snprintf(j->r.file, sizeof j->r.file, "%s", name);
-    snprintf(j->r.partner, sizeof j->r.partner, "%s", in->partner->name);
-    const bd_remote *r = in->partner->remote;
-    if (in->remote)
-        snprintf(j->r.source, sizeof j->r.source, "sftp://%s@%s:%d%s/%s", r->user, r->host, r->port, r->path, name);
-    else if (bd_path_join(j->r.source, sizeof j->r.source, in->partner->inbox, name) < 0)
-        snprintf(j->r.source, sizeof j->r.source, "%s", name);
-}
-
-static void log_outcome(const bd_job *j)
-{
-    const bd_counters *c = &j->r.c;
-    if (strcmp(j->r.status, BD_STATUS_OK) == 0)
-        log_info("partner %s: %s: ok, %llu records, %llu stored, %llu no match, %llu format errors%s%s",
-                 j->r.partner, j->r.file, (unsigned long long)c->records_received, (unsigned long long)c->stored,
-                 (unsigned long long)c->no_match, (unsigned long long)c->format_errors,
-                 j->r.noutbox ? " -> " : "", j->r.noutbox ? j->r.outbox[0] : "");
-    else
-        log_warn("partner %s: %s: %s: %s", j->r.partner, j->r.file, j->r.status, j->r.reason);
-}
-
-static void count_outcome(bd_agent *a, const bd_job *j)
-{
-    if (strcmp(j->r.status, BD_STATUS_OK) == 0)
-        a->stats.ok++;
-    else if (strcmp(j->r.status, BD_STATUS_DUPLICATE) == 0)
-        a->stats.duplicate++;
-    else
-        a->stats.rejected++;
-}
-
-static void leave_for_retry(bd_agent *a, const char *claim_id, const char *what)
-{
-    a->internal_errors++;
-    a->stats.retried++;
-    a->next_claim_retry = bd_monotonic() + a->cfg->retry_interval;
-    if (a->sigfd >= 0)
-        log_error("claim %s: %s; the file stays claimed and is retried in %.0f s", claim_id, what,
-                  a->cfg->retry_interval);
-    else
-        log_error("claim %s: %s; the file stays claimed and is retried by the next run", claim_id, what);
-}
-
-static int handle_incomplete(bd_agent *a, bd_inbox *in, bd_job *j, const char *claim_path)
-{
-    a->stats.incomplete++;
-    log_info("partner %s: %s is not complete yet (%s); giving it back to the inbox", in->partner->name, j->r.file,
-             j->r.reason);
-    if (bd_claim_release(in, claim_path, j->r.file) == 0)
-        return 1;
-    leave_for_retry(a, j->r.id, "cannot give an incomplete file back to the inbox");
-    return 0;
-}
-
-/* Returns 1 when the file went back to the inbox, 0 otherwise. */
-static int process_claim(bd_agent *a, bd_inbox *in, const char *claim_id, const char *claim_path, const char *name,
-                         int truncated_is_final)
-{
-    int replayed = bd_commit_replay_claim(a, claim_id);
-    if (replayed != 0) {
-        if (replayed < 0)
-            leave_for_retry(a, claim_id, "finishing its journaled commit failed");
-        return 0;
-    }
-    char done[PATH_MAX], push[PATH_MAX];
-    bd_job j = {.cfg = a->cfg, .partner = in->partner, .plugins = &a->plugins, .ms = a->ms,
-                .path = claim_path, .name = name, .truncated_is_final = truncated_is_final || in->remote};
-    if (in->remote && bd_remote_dir(done, sizeof done, a->cfg, in->partner, "done") == 0 &&
-        bd_fmt(done + strlen(done), sizeof done - strlen(done), "/%s", bd_basename(claim_path)) == 0)
-        j.done_marker = done;
-    if (in->partner->remote_outbox && bd_remote_dir(push, sizeof push, a->cfg, in->partner, "push") == 0 &&
-        bd_mkdir_p(push, 0750) == 0)
-        j.push_dir = push;
-    fill_receipt_identity(a, &j, in, claim_id, name);
-    j.r.started_ms = bd_now_ms();
-    bd_worker_run(a->cfg, &j); /* plugin code never runs in this process */
-    int gave_back = 0;
-    if (j.outcome == BD_JOB_INCOMPLETE) {
-        gave_back = handle_incomplete(a, in, &j, claim_path);
-        bd_job_cleanup(&j, 0);
-    } else if (j.outcome == BD_JOB_RETRY) {
-        bd_worker_release(&j);
-        bd_job_discard_staged(&j);
-        leave_for_retry(a, claim_id, j.r.reason);
-        bd_job_cleanup(&j, 0);
-    } else {
-        int rc = bd_commit_job(a, &j, claim_id, claim_path);
-        bd_worker_release(&j);
-        int published = (rc == 0 || rc == -2) && strcmp(j.r.status, BD_STATUS_OK) == 0;
-        if (!published)
-            bd_job_discard_staged(&j); /* the journal does not name them: nobody else will */
-        bd_job_cleanup(&j, rc == -2 && strcmp(j.r.status, BD_STATUS_OK) == 0);
-        if (rc < 0)
-            leave_for_retry(a, claim_id, "committing its outcome failed");
-        else {
-            count_outcome(a, &j);
-            log_outcome(&j);
-        }
-    }
-    return gave_back;
+    bd_dispatch_start(a, in, claim_id, claim_path, name, truncated_is_final);
 }
 
 void bd_agent_process_claim(bd_agent *a, bd_inbox *in, const char *claim_id, const char *claim_path,
@@ -253,8 +158,8 @@ static void requeue_claim(const bd_inbox *cin, const char *claim_id, const char 
 {
     bd_agent *a = arg;
     bd_inbox *in = (bd_inbox *)cin;
-    if (a->stopping)
-        return;
+    if (a->stopping || bd_dispatch_has_claim(a, claim_id))
+        return; /* already in a worker */
     if (!in->remote)
         log_info("partner %s: resuming %s (claim %s)", in->partner->name, name, claim_id);
     process_claim(a, in, claim_id, claim_path, name, 0);
@@ -360,6 +265,10 @@ static bd_ready_result on_ready(bd_inbox *in, const char *name, int truncated_is
     char claim_id[BD_CLAIM_ID_MAX], claim_path[PATH_MAX];
     if (stop_requested(a))
         return BD_READY_STOP;
+    if (bd_dispatch_busy(a, in->partner)) {
+        a->deferred++; /* the partner's previous file is still in a worker: keep its order */
+        return BD_READY_LATER;
+    }
     bd_claim_new_id(&a->seq, claim_id);
     int rc = bd_claim_take(in, name, claim_id, claim_path, sizeof claim_path);
     if (rc < 0) {
@@ -371,8 +280,8 @@ static bd_ready_result on_ready(bd_inbox *in, const char *name, int truncated_is
         log_debug("partner %s: %s was taken by another agent", in->partner->name, name);
         return BD_READY_DONE;
     }
-    return process_claim(a, in, claim_id, claim_path, name, truncated_is_final) ? BD_READY_GAVE_BACK
-                                                                               : BD_READY_DONE;
+    process_claim(a, in, claim_id, claim_path, name, truncated_is_final);
+    return BD_READY_DONE;
 }
 
 static double poll_inboxes(bd_agent *a)
@@ -449,8 +358,15 @@ int bd_agent_once(bd_agent *a)
     recover(a);
     once_fetch(a, fs, &nf);
     scan_all(a);
-    poll_inboxes(a);
+    for (;;) { /* passes until no file waits for its partner's previous one */
+        a->deferred = 0;
+        poll_inboxes(a);
+        if (!a->deferred)
+            break;
+        bd_dispatch_reap(a, 1);
+    }
     process_remote_queues(a, 1);
+    bd_dispatch_drain(a);
     once_finish_remote(a, fs, nf);
     free(fs);
     log_info("once: %llu ok, %llu rejected, %llu duplicate, %llu incomplete, %llu left for retry",
@@ -536,9 +452,12 @@ static void drain_events(bd_agent *a, bd_watch *w)
     }
 }
 
-static int wait_timeout_ms(double next_poll, double next_sweep, double next_retry, double now, double restart)
+static int wait_timeout_ms(double next_poll, double next_sweep, double next_retry, double now, double restart,
+                           double worker_deadline)
 {
     double t = next_sweep - now;
+    if (worker_deadline >= 0 && worker_deadline < t)
+        t = worker_deadline;
     if (restart >= 0 && restart < t)
         t = restart;
     if (next_poll >= 0 && next_poll < t)
@@ -555,13 +474,15 @@ static int run_loop(bd_agent *a, bd_watch *w)
     double next_sweep = bd_monotonic() + a->cfg->scan_interval;
     double next_poll = poll_inboxes(a);
     while (!stop_requested(a)) {
-        struct pollfd fds[2] = {{.fd = a->sigfd, .events = POLLIN}, {.fd = w->fd, .events = POLLIN}};
+        struct pollfd fds[2 + 256] = {{.fd = a->sigfd, .events = POLLIN}, {.fd = w->fd, .events = POLLIN}};
+        int nfds = 2 + bd_dispatch_pollfds(a, fds + 2, 256);
         int timeout = wait_timeout_ms(next_poll, next_sweep, a->next_claim_retry, bd_monotonic(),
-                                      bd_children_next_restart(&a->children));
-        if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
+                                      bd_children_next_restart(&a->children), bd_dispatch_next_deadline(a));
+        if (poll(fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR) {
             log_error("poll failed: %s; exiting so that the service manager restarts the agent", strerror(errno));
             return 1;
         }
+        bd_dispatch_reap(a, 0); /* commit what the workers finished */
         if (stop_requested(a))
             break;
         if (fds[1].revents & POLLIN)
@@ -600,6 +521,7 @@ int bd_agent_run(bd_agent *a)
     recover(a);
     scan_all(a);
     int rc = run_loop(a, &w);
+    bd_dispatch_drain(a); /* finish the files in hand */
     bd_children_stop(&a->children);
     bd_children_free(&a->children);
     bd_watch_close(&w);

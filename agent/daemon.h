@@ -25,9 +25,12 @@ typedef struct bd_agent {
     unsigned seq;
     bd_stats stats;
     int internal_errors; /* files left claimed for a retry, store or disk failures */
+    unsigned deferred;   /* files left in an inbox this pass because their partner was busy */
     double next_claim_retry; /* monotonic time to revisit files left claimed, 0 = none */
     int sigfd;               /* run: SIGTERM/SIGINT/SIGHUP/SIGCHLD, -1 otherwise */
     bd_children children;    /* run: SFTP fetcher and pusher processes */
+    struct bd_inflight *pool; /* files in workers (dispatch.c) */
+    int npool;
     int stopping;
 } bd_agent;
 

@@ -281,7 +281,7 @@ double bd_inbox_poll(bd_inbox *in, double incomplete_timeout, bd_ready_fn ready,
         in->c[i].name = NULL;
         bd_ready_result r = ready(in, name, final, arg);
         in->c[i].name = name;
-        if (r == BD_READY_GAVE_BACK) {
+        if (r == BD_READY_GAVE_BACK || r == BD_READY_LATER) {
             i++;
             continue;
         }

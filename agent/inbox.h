@@ -28,7 +28,7 @@ typedef struct bd_inbox {
 } bd_inbox;
 
 /* What the ready callback tells the poller. */
-typedef enum { BD_READY_DONE = 0, BD_READY_GAVE_BACK = 1, BD_READY_STOP = -1 } bd_ready_result;
+typedef enum { BD_READY_DONE = 0, BD_READY_GAVE_BACK = 1, BD_READY_LATER = 2, BD_READY_STOP = -1 } bd_ready_result;
 typedef bd_ready_result (*bd_ready_fn)(bd_inbox *in, const char *name, int truncated_is_final, void *arg);
 
 int bd_inbox_init(bd_inbox *in, const bd_config *cfg, const bd_partner *p, char *err, size_t errlen);

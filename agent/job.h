@@ -46,6 +46,7 @@ typedef struct bd_job {
     int (*batch_commit)(struct bd_job *j, char *err, size_t errlen);
     void (*batch_abort)(struct bd_job *j);
     void *worker;
+    void *pending; /* a started worker not collected yet */
 
     /* working state */
     const bd_loaded_plugin *plugin;

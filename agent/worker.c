@@ -40,6 +40,8 @@ typedef struct result_msg {
 typedef struct worker_handle {
     pid_t pid;
     int cmd_fd, res_fd;
+    shared_state *sh;
+    double deadline; /* monotonic: plugin_timeout from the start */
 } worker_handle;
 
 /* ---------------------------------------------------------------- the worker side */
@@ -245,7 +247,7 @@ static void fail_job(const bd_config *cfg, bd_job *j, const char *why, pid_t wor
 static void collect(const bd_config *cfg, bd_job *j, worker_handle *w, shared_state *sh)
 {
     result_msg *m = calloc(1, sizeof *m);
-    int got = m ? wait_result(w->res_fd, m, bd_monotonic() + cfg->plugin_timeout) : 0;
+    int got = m ? wait_result(w->res_fd, m, w->deadline) : 0;
     if (got > 0) {
         adopt_result(j, m, sh, cfg);
         if (m->holds_batch) {
@@ -273,7 +275,7 @@ static void collect(const bd_config *cfg, bd_job *j, worker_handle *w, shared_st
     free(m);
 }
 
-void bd_worker_run(const bd_config *cfg, bd_job *j)
+int bd_worker_start(const bd_config *cfg, bd_job *j)
 {
     int res[2], cmd[2];
     shared_state *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -283,7 +285,7 @@ void bd_worker_run(const bd_config *cfg, bd_job *j)
         free(w);
         if (sh != MAP_FAILED)
             munmap(sh, sizeof *sh);
-        return;
+        return -1;
     }
     if (pipe2(cmd, O_CLOEXEC) < 0) {
         close(res[0]);
@@ -291,7 +293,7 @@ void bd_worker_run(const bd_config *cfg, bd_job *j)
         free(w);
         munmap(sh, sizeof *sh);
         bd_job_fail(j, BD_JOB_RETRY, "cannot set up a worker process (out of file descriptors)");
-        return;
+        return -1;
     }
     fflush(stderr);
     pid_t supervisor = getpid();
@@ -309,9 +311,39 @@ void bd_worker_run(const bd_config *cfg, bd_job *j)
         free(w);
         munmap(sh, sizeof *sh);
         bd_job_fail(j, BD_JOB_RETRY, "cannot fork a worker process");
-        return;
+        return -1;
     }
-    *w = (worker_handle){.pid = pid, .cmd_fd = cmd[1], .res_fd = res[0]};
+    *w = (worker_handle){.pid = pid, .cmd_fd = cmd[1], .res_fd = res[0], .sh = sh,
+                         .deadline = bd_monotonic() + cfg->plugin_timeout};
+    j->pending = w;
+    return 0;
+}
+
+int bd_worker_fd(const bd_job *j)
+{
+    const worker_handle *w = j->pending;
+    return w ? w->res_fd : -1;
+}
+
+double bd_worker_deadline(const bd_job *j)
+{
+    const worker_handle *w = j->pending;
+    return w ? w->deadline : 0;
+}
+
+void bd_worker_collect(const bd_config *cfg, bd_job *j)
+{
+    worker_handle *w = j->pending;
+    if (!w)
+        return;
+    j->pending = NULL;
+    shared_state *sh = w->sh;
     collect(cfg, j, w, sh);
     munmap(sh, sizeof *sh);
+}
+
+void bd_worker_run(const bd_config *cfg, bd_job *j)
+{
+    if (bd_worker_start(cfg, j) == 0)
+        bd_worker_collect(cfg, j);
 }

@@ -12,4 +12,10 @@
  * bd_worker_release must follow in every case. */
 void bd_worker_run(const bd_config *cfg, bd_job *j);
 void bd_worker_release(bd_job *j);
+/* The same in two steps, so that several workers can run at once: start (0, or -1 with
+ * j->outcome set), wait until bd_worker_fd is readable or bd_worker_deadline passes, collect. */
+int bd_worker_start(const bd_config *cfg, bd_job *j);
+int bd_worker_fd(const bd_job *j);
+double bd_worker_deadline(const bd_job *j);
+void bd_worker_collect(const bd_config *cfg, bd_job *j);
 #endif

@@ -41,6 +41,20 @@ is "$(r ftp_dpm_478_1700000002.sync .stored)" 1 "with the right counts"
 is "$(find "$T/outbox" -path '*/.tmp/*' -type f | wc -l | tr -d ' ')" 0 "no staged output of a dead worker is left"
 is "$(pgrep -f "batchdrop once -c $T" | wc -l | tr -d ' ')" 0 "no worker left behind"
 
+# A pool of workers: one partner's hanging file does not hold up another partner's files.
+mkdir -p "$T/pool/in_a" "$T/pool/in_b"
+cat > "$T/pool/bd.conf" <<CONF
+state_dir = "state"; outbox = "outbox"; receipts = "receipts.jsonl"; plugin_dir = "$T/plugins";
+match_map_size = "1G"; workers = 2; plugin_timeout = $((3 * SLOW));
+partners = ( { name = "a"; inbox = "in_a"; settle = 0; ids = "ours"; },
+             { name = "b"; inbox = "in_b"; settle = 0; ids = "ours"; } );
+CONF
+{ line 1; line 2; line 3; } > "$T/pool/in_a/evil_hang_2.txt"
+for k in 1 2 3; do line $k > "$T/pool/in_b/ftp_dpm_478_170000000$k.sync"; done
+bd once -c "$T/pool/bd.conf" 2>>"$T/agent.log"; ok $? "once with two workers"
+is "$(jq -r .file "$T/pool/receipts.jsonl" | tail -n 1)" evil_hang_2.txt "partner b's files were done while a's file hung (its receipt comes last)"
+is "$(jq -r 'select(.partner == "b") | .status' "$T/pool/receipts.jsonl" | sort -u)" ok "and they are ok"
+
 # plugin-test: any plugin through the same sandboxed worker, records and receipt on stdout
 bd plugin-test "$PLUGINS/aam.so" "$SAMPLES/spec/ftp_dpm_odc_12345_1556223815.sync" > "$T/pt.out" 2>>"$T/agent.log"
 ok $? "plugin-test on the ODC sample exits 0"

@@ -1,0 +1,258 @@
+/* dispatch.c: run claimed files in a pool of sandboxed workers and commit their outcomes in the supervisor. */
+#include "config.h"
+#include "dispatch.h"
+#include "claim.h"
+#include "commit.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "job.h"
+#include "log.h"
+#include "strutil.h"
+#include "worker.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct bd_inflight {
+    int active;
+    bd_inbox *in;
+    char claim_id[BD_CLAIM_ID_MAX], claim_path[PATH_MAX], name[256];
+    char done[PATH_MAX], push[PATH_MAX];
+    bd_job job;
+} bd_inflight;
+
+int bd_dispatch_init(bd_agent *a)
+{
+    a->npool = a->cfg->workers > 0 ? a->cfg->workers : 1;
+    a->pool = calloc((size_t)a->npool, sizeof *a->pool);
+    return a->pool ? 0 : -1;
+}
+
+void bd_dispatch_free(bd_agent *a)
+{
+    free(a->pool);
+    a->pool = NULL;
+    a->npool = 0;
+}
+
+int bd_dispatch_active(const bd_agent *a)
+{
+    int n = 0;
+    for (int i = 0; i < a->npool; i++)
+        n += a->pool[i].active;
+    return n;
+}
+
+int bd_dispatch_has_claim(const bd_agent *a, const char *claim_id)
+{
+    for (int i = 0; i < a->npool; i++)
+        if (a->pool[i].active && strcmp(a->pool[i].claim_id, claim_id) == 0)
+            return 1;
+    return 0;
+}
+
+int bd_dispatch_busy(const bd_agent *a, const bd_partner *p)
+{
+    for (int i = 0; i < a->npool; i++)
+        if (a->pool[i].active && a->pool[i].in->partner == p)
+            return 1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- finishing a file */
+
+static void fill_receipt_identity(bd_agent *a, bd_job *j, bd_inbox *in, const char *claim_id, const char *name)
+{
+    snprintf(j->r.id, sizeof j->r.id, "%s", claim_id);
+    snprintf(j->r.agent, sizeof j->r.agent, "%s", a->cfg->agent_id);
+    snprintf(j->r.file, sizeof j->r.file, "%s", name);
+    snprintf(j->r.partner, sizeof j->r.partner, "%s", in->partner->name);
+    const bd_remote *r = in->partner->remote;
+    if (in->remote)
+        snprintf(j->r.source, sizeof j->r.source, "sftp://%s@%s:%d%s/%s", r->user, r->host, r->port, r->path, name);
+    else if (bd_path_join(j->r.source, sizeof j->r.source, in->partner->inbox, name) < 0)
+        snprintf(j->r.source, sizeof j->r.source, "%s", name);
+}
+
+static void log_outcome(const bd_job *j)
+{
+    const bd_counters *c = &j->r.c;
+    if (strcmp(j->r.status, BD_STATUS_OK) == 0)
+        log_info("partner %s: %s: ok, %llu records, %llu stored, %llu no match, %llu format errors%s%s",
+                 j->r.partner, j->r.file, (unsigned long long)c->records_received, (unsigned long long)c->stored,
+                 (unsigned long long)c->no_match, (unsigned long long)c->format_errors,
+                 j->r.noutbox ? " -> " : "", j->r.noutbox ? j->r.outbox[0] : "");
+    else
+        log_warn("partner %s: %s: %s: %s", j->r.partner, j->r.file, j->r.status, j->r.reason);
+}
+
+static void count_outcome(bd_agent *a, const bd_job *j)
+{
+    if (strcmp(j->r.status, BD_STATUS_OK) == 0)
+        a->stats.ok++;
+    else if (strcmp(j->r.status, BD_STATUS_DUPLICATE) == 0)
+        a->stats.duplicate++;
+    else
+        a->stats.rejected++;
+}
+
+static void leave_for_retry(bd_agent *a, const char *claim_id, const char *what)
+{
+    a->internal_errors++;
+    a->stats.retried++;
+    a->next_claim_retry = bd_monotonic() + a->cfg->retry_interval;
+    if (a->sigfd >= 0)
+        log_error("claim %s: %s; the file stays claimed and is retried in %.0f s", claim_id, what,
+                  a->cfg->retry_interval);
+    else
+        log_error("claim %s: %s; the file stays claimed and is retried by the next run", claim_id, what);
+}
+
+static void handle_incomplete(bd_agent *a, bd_inflight *f)
+{
+    a->stats.incomplete++;
+    log_info("partner %s: %s is not complete yet (%s); giving it back to the inbox", f->in->partner->name,
+             f->job.r.file, f->job.r.reason);
+    if (bd_claim_release(f->in, f->claim_path, f->job.r.file) < 0)
+        leave_for_retry(a, f->job.r.id, "cannot give an incomplete file back to the inbox");
+}
+
+static void commit_outcome(bd_agent *a, bd_inflight *f)
+{
+    bd_job *j = &f->job;
+    int rc = bd_commit_job(a, j, f->claim_id, f->claim_path);
+    bd_worker_release(j);
+    int published = (rc == 0 || rc == -2) && strcmp(j->r.status, BD_STATUS_OK) == 0;
+    if (!published)
+        bd_job_discard_staged(j); /* the journal does not name them: nobody else will */
+    bd_job_cleanup(j, rc == -2 && strcmp(j->r.status, BD_STATUS_OK) == 0);
+    if (rc < 0)
+        leave_for_retry(a, f->claim_id, "committing its outcome failed");
+    else {
+        count_outcome(a, j);
+        log_outcome(j);
+    }
+}
+
+static void finish(bd_agent *a, bd_inflight *f)
+{
+    bd_job *j = &f->job;
+    bd_worker_collect(a->cfg, j);
+    if (j->outcome == BD_JOB_INCOMPLETE) {
+        handle_incomplete(a, f);
+        bd_job_cleanup(j, 0);
+    } else if (j->outcome == BD_JOB_RETRY) {
+        bd_worker_release(j);
+        bd_job_discard_staged(j);
+        leave_for_retry(a, f->claim_id, j->r.reason);
+        bd_job_cleanup(j, 0);
+    } else {
+        commit_outcome(a, f);
+    }
+    f->active = 0;
+}
+
+/* ---------------------------------------------------------------- the pool */
+
+int bd_dispatch_pollfds(const bd_agent *a, struct pollfd *fds, int max)
+{
+    int n = 0;
+    for (int i = 0; i < a->npool && n < max; i++)
+        if (a->pool[i].active && bd_worker_fd(&a->pool[i].job) >= 0)
+            fds[n++] = (struct pollfd){.fd = bd_worker_fd(&a->pool[i].job), .events = POLLIN};
+    return n;
+}
+
+double bd_dispatch_next_deadline(const bd_agent *a)
+{
+    double next = -1, now = bd_monotonic();
+    for (int i = 0; i < a->npool; i++) {
+        if (!a->pool[i].active)
+            continue;
+        double w = bd_worker_deadline(&a->pool[i].job) - now;
+        w = w < 0 ? 0 : w;
+        if (next < 0 || w < next)
+            next = w;
+    }
+    return next;
+}
+
+static int ready_now(const bd_inflight *f)
+{
+    struct pollfd p = {.fd = bd_worker_fd(&f->job), .events = POLLIN};
+    return p.fd < 0 || poll(&p, 1, 0) > 0 || bd_monotonic() >= bd_worker_deadline(&f->job);
+}
+
+int bd_dispatch_reap(bd_agent *a, int block)
+{
+    int finished = 0;
+    for (;;) {
+        for (int i = 0; i < a->npool; i++)
+            if (a->pool[i].active && ready_now(&a->pool[i])) {
+                finish(a, &a->pool[i]);
+                finished++;
+            }
+        if (finished || !block || !bd_dispatch_active(a))
+            return finished;
+        struct pollfd fds[256];
+        int n = bd_dispatch_pollfds(a, fds, 256);
+        double wait = bd_dispatch_next_deadline(a);
+        if (poll(fds, (nfds_t)n, wait < 0 ? -1 : (int)(wait * 1000) + 1) < 0 && errno != EINTR)
+            return finished;
+    }
+}
+
+void bd_dispatch_drain(bd_agent *a)
+{
+    while (bd_dispatch_active(a))
+        bd_dispatch_reap(a, 1);
+}
+
+static bd_inflight *free_slot(bd_agent *a)
+{
+    for (int i = 0; i < a->npool; i++)
+        if (!a->pool[i].active)
+            return &a->pool[i];
+    return NULL;
+}
+
+static void prepare(bd_agent *a, bd_inflight *f, int truncated_is_final)
+{
+    bd_inbox *in = f->in;
+    memset(&f->job, 0, sizeof f->job);
+    bd_job *j = &f->job;
+    *j = (bd_job){.cfg = a->cfg, .partner = in->partner, .plugins = &a->plugins, .ms = a->ms,
+                  .path = f->claim_path, .name = f->name, .truncated_is_final = truncated_is_final || in->remote};
+    if (in->remote && bd_remote_dir(f->done, sizeof f->done, a->cfg, in->partner, "done") == 0 &&
+        bd_fmt(f->done + strlen(f->done), sizeof f->done - strlen(f->done), "/%s", bd_basename(f->claim_path)) == 0)
+        j->done_marker = f->done;
+    if (in->partner->remote_outbox && bd_remote_dir(f->push, sizeof f->push, a->cfg, in->partner, "push") == 0 &&
+        bd_mkdir_p(f->push, 0750) == 0)
+        j->push_dir = f->push;
+    fill_receipt_identity(a, j, in, f->claim_id, f->name);
+    j->r.started_ms = bd_now_ms();
+}
+
+void bd_dispatch_start(bd_agent *a, bd_inbox *in, const char *claim_id, const char *claim_path, const char *name,
+                       int truncated_is_final)
+{
+    /* a journaled commit left by a crash: finish it, there is nothing to parse */
+    int replayed = bd_commit_replay_claim(a, claim_id);
+    if (replayed != 0) {
+        if (replayed < 0)
+            leave_for_retry(a, claim_id, "finishing its journaled commit failed");
+        return;
+    }
+    while (bd_dispatch_busy(a, in->partner) || !free_slot(a))
+        bd_dispatch_reap(a, 1);
+    bd_inflight *f = free_slot(a);
+    f->in = in;
+    snprintf(f->claim_id, sizeof f->claim_id, "%s", claim_id);
+    snprintf(f->claim_path, sizeof f->claim_path, "%s", claim_path);
+    snprintf(f->name, sizeof f->name, "%s", name);
+    prepare(a, f, truncated_is_final);
+    f->active = 1;
+    if (bd_worker_start(a->cfg, &f->job) < 0)
+        finish(a, f); /* could not fork: the job says why (retry) */
+}

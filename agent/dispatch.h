@@ -1,0 +1,29 @@
+/* dispatch.h: the worker pool: up to `workers` files at once, one at a time per partner, committed by the supervisor. */
+#ifndef BD_DISPATCH_H
+#define BD_DISPATCH_H
+#include <poll.h>
+
+struct bd_agent;
+struct bd_inbox;
+struct bd_partner;
+
+int bd_dispatch_init(struct bd_agent *a);
+void bd_dispatch_free(struct bd_agent *a);
+/* Is a file of this partner in a worker now? Its next file waits, so that a
+ * partner's files (ID-sync before traits) are processed in order. */
+int bd_dispatch_busy(const struct bd_agent *a, const struct bd_partner *p);
+/* Start a claimed file in a worker; waits for a free worker (and for the
+ * partner's previous file) first, committing what finishes meanwhile. */
+void bd_dispatch_start(struct bd_agent *a, struct bd_inbox *in, const char *claim_id, const char *claim_path,
+                       const char *name, int truncated_is_final);
+/* Finish (collect, commit) every worker that is done or past its deadline; block
+ * until one is when `block` is set. Returns the number finished. */
+int bd_dispatch_reap(struct bd_agent *a, int block);
+/* Wait for every file in hand. */
+void bd_dispatch_drain(struct bd_agent *a);
+int bd_dispatch_active(const struct bd_agent *a);
+int bd_dispatch_has_claim(const struct bd_agent *a, const char *claim_id);
+/* For the event loop: the result pipes to poll, and seconds to the nearest deadline (-1: none). */
+int bd_dispatch_pollfds(const struct bd_agent *a, struct pollfd *fds, int max);
+double bd_dispatch_next_deadline(const struct bd_agent *a);
+#endif
