@@ -15,6 +15,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +105,43 @@ static int open_inboxes(bd_agent *a)
     return 0;
 }
 
+/* Workers that run as `user` (the agent started as root) write the match store and stage outbox files. */
+static int hand_over_to_worker_user(bd_agent *a)
+{
+    if (geteuid() != 0 || !a->cfg->user)
+        return 0;
+    struct passwd *pw = getpwnam(a->cfg->user);
+    if (!pw) {
+        log_error("user '%s' (workers run as it) does not exist", a->cfg->user);
+        return -1;
+    }
+    char path[PATH_MAX];
+    /* the top folders: traversable by the user's group, nothing more (claims, ledger stay root's) */
+    const char *tops[] = {a->cfg->state_dir, a->cfg->outbox};
+    for (size_t i = 0; i < 2; i++)
+        if (chown(tops[i], (uid_t)-1, pw->pw_gid) < 0 || chmod(tops[i], 0750) < 0) {
+            log_error("cannot let user %s into %s: %s", a->cfg->user, tops[i], strerror(errno));
+            return -1;
+        }
+    const char *match_files[] = {"", "/data.mdb", "/lock.mdb"};
+    for (size_t i = 0; i < 3; i++)
+        if (bd_fmt(path, sizeof path, "%s/match%s", a->cfg->state_dir, match_files[i]) == 0 &&
+            chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
+            log_error("cannot hand %s to user %s: %s", path, a->cfg->user, strerror(errno));
+            return -1;
+        }
+    for (size_t i = 0; i < a->cfg->npartners; i++) {
+        const char *dirs[] = {"", "/.tmp"};
+        for (size_t k = 0; k < 2; k++)
+            if (bd_fmt(path, sizeof path, "%s/%s%s", a->cfg->outbox, a->cfg->partners[i].name, dirs[k]) < 0 ||
+                bd_mkdir_p(path, 0750) < 0 || chown(path, pw->pw_uid, pw->pw_gid) < 0) {
+                log_error("cannot hand %s to user %s: %s", path, a->cfg->user, strerror(errno));
+                return -1;
+            }
+    }
+    return 0;
+}
+
 int bd_agent_open(bd_agent *a, bd_config *cfg)
 {
     memset(a, 0, sizeof *a);
@@ -110,7 +149,7 @@ int bd_agent_open(bd_agent *a, bd_config *cfg)
     a->sigfd = -1;
     bd_log_set_level(cfg->log_level);
     if (make_dirs(a) < 0 || load_plugins(a) < 0 || open_stores(a) < 0 || open_inboxes(a) < 0 ||
-        bd_dispatch_init(a) < 0) {
+        hand_over_to_worker_user(a) < 0 || bd_dispatch_init(a) < 0) {
         bd_agent_close(a);
         return -1;
     }

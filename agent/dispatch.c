@@ -10,6 +10,8 @@
 #include "strutil.h"
 #include "worker.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +141,9 @@ static void finish(bd_agent *a, bd_inflight *f)
 {
     bd_job *j = &f->job;
     bd_worker_collect(a->cfg, j);
+    if (j->input_fd > 0)
+        close(j->input_fd);
+    j->input_fd = 0;
     if (j->outcome == BD_JOB_INCOMPLETE) {
         handle_incomplete(a, f);
         bd_job_cleanup(j, 0);
@@ -253,6 +258,9 @@ void bd_dispatch_start(bd_agent *a, bd_inbox *in, const char *claim_id, const ch
     snprintf(f->name, sizeof f->name, "%s", name);
     prepare(a, f, truncated_is_final);
     f->active = 1;
+    f->job.input_fd = open(f->claim_path, O_RDONLY | O_CLOEXEC); /* <0: the worker reports the error */
+    if (f->job.input_fd < 0)
+        f->job.input_fd = 0;
     if (bd_worker_start(a->cfg, &f->job) < 0)
         finish(a, f); /* could not fork: the job says why (retry) */
 }

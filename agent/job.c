@@ -77,7 +77,8 @@ static int check_name(bd_job *j)
 static int open_input(bd_job *j, int *fd)
 {
     struct stat st;
-    *fd = open(j->path, O_RDONLY | O_CLOEXEC);
+    /* The supervisor may have opened the file for a worker that runs as another user. */
+    *fd = j->input_fd > 0 ? j->input_fd : open(j->path, O_RDONLY | O_CLOEXEC); /* ours to close (a worker's copy) */
     if (*fd < 0 || fstat(*fd, &st) < 0) {
         finish_as(j, BD_JOB_RETRY, "cannot open %s: %s", j->path, strerror(errno));
         return -1;

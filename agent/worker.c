@@ -267,6 +267,8 @@ static void collect(const bd_config *cfg, bd_job *j, worker_handle *w, shared_st
         char why[512];
         describe_death(cfg, j, sh, status, got < 0, why, sizeof why);
         fail_job(cfg, j, why, w->pid);
+        if (got == 0 && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP)
+            j->outcome = BD_JOB_RETRY; /* our setup, not the file: keep it claimed and retry */
     }
     if (w->cmd_fd >= 0)
         close(w->cmd_fd);

@@ -1,4 +1,4 @@
-/* plugin_util.c: glue shared by the AAM format plugins: the version they report, the check of the host API table. */
+/* plugin_util.c: glue shared by the format plugins: their version, the checks of the host API table and of open(). */
 #include "plugin_util.h"
 #include <stdio.h>
 
@@ -23,4 +23,16 @@ int plugin_check_host(const bd_host_api *host, bd_file_kind kind, const char *pl
         return 0;
     snprintf(err, errlen, "%s: the host API table is incomplete or of another ABI major", plugin);
     return -1;
+}
+
+int plugin_check_trait_open(const bd_host_api *host, const bd_file_info *info, const char *plugin, char *err,
+                            size_t errlen)
+{
+    if (plugin_check_host(host, BD_FILE_TRAITS, plugin, err, errlen) < 0)
+        return -1;
+    if (!info || info->kind != BD_FILE_TRAITS) {
+        snprintf(err, errlen, "%s: not a trait file (its name was not parsed by this plugin)", plugin);
+        return -1;
+    }
+    return 0;
 }

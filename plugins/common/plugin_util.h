@@ -1,4 +1,4 @@
-/* plugin_util.h: glue shared by the AAM format plugins: the version they report, the check of the host API table. */
+/* plugin_util.h: glue shared by the format plugins: their version, the checks of the host API table and of open(). */
 #ifndef BD_PLUGINS_PLUGIN_UTIL_H
 #define BD_PLUGINS_PLUGIN_UTIL_H
 #include <batchdrop/plugin.h>
@@ -16,5 +16,11 @@
  * of `kind` need (emit_record for BD_FILE_TRAITS, emit_idsync for BD_FILE_IDSYNC); else -1 with
  * "<plugin>: the host API table is incomplete or of another ABI major" in err. */
 int plugin_check_host(const bd_host_api *host, bd_file_kind kind, const char *plugin, char *err, size_t errlen);
+
+/* The checks at the start of open() for a trait file: plugin_check_host(), then that `info` was
+ * filled by the plugin's parse_name() (kind BD_FILE_TRAITS); else -1 with "<plugin>: not a trait
+ * file (its name was not parsed by this plugin)" in err. */
+int plugin_check_trait_open(const bd_host_api *host, const bd_file_info *info, const char *plugin, char *err,
+                            size_t errlen);
 
 #endif

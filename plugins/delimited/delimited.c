@@ -3,15 +3,15 @@
 #include "config.h"
 #endif
 #include "delimited.h"
-#include "../common/dpid_ids.h"
+#include "../common/options.h"
 #include "../common/plugin_util.h"
+#include "../common/record.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define REASON_SIZE 320
-#define FIRST_CAPACITY 16
 
 /* Per-file state. */
 typedef struct delim_state {
@@ -21,8 +21,7 @@ typedef struct delim_state {
     int header_pending; /* the next line is the header */
     int first_line;     /* no line seen yet (a UTF-8 BOM may open it) */
     delim_fields fields;
-    bd_item *items;
-    size_t nitems, capacity;
+    item_list items;
     size_t row_dropped;        /* removals of the current row dropped in a full file */
     uint64_t dropped_removals; /* the same for every emitted row */
 } delim_state;
@@ -46,7 +45,7 @@ static int delim_grammar(const char *name, bd_file_info *info, char *why, size_t
     else if (has_suffix(name, n, ".zst"))
         n -= 4;
     info->kind = BD_FILE_TRAITS;
-    info->mode = delim_mode_of_name(name);
+    info->mode = opt_mode_of_name(name);
     info->dpid = BD_NO_VALUE; /* from the dpid or dpid_column option, or left to the host */
     if (has_suffix(name, n, ".tsv"))
         info->flags |= DELIM_F_TSV_NAME;
@@ -69,19 +68,15 @@ static void delim_close(void *state)
         return;
     delim_options_free(&st->opt);
     delim_fields_free(&st->fields);
-    free(st->items);
+    item_list_free(&st->items);
     free(st);
 }
 
 static int delim_open(const bd_host_api *host, bd_host_ctx *ctx, const bd_file_info *info, void **state, char *err,
                       size_t errlen)
 {
-    if (plugin_check_host(host, BD_FILE_TRAITS, DELIM_PLUGIN_NAME, err, errlen) < 0)
+    if (plugin_check_trait_open(host, info, DELIM_PLUGIN_NAME, err, errlen) < 0)
         return -1;
-    if (!info || info->kind != BD_FILE_TRAITS) {
-        snprintf(err, errlen, DELIM_PLUGIN_NAME ": not a trait file (its name was not parsed by this plugin)");
-        return -1;
-    }
     delim_state *st = calloc(1, sizeof *st);
     if (!st) {
         snprintf(err, errlen, DELIM_PLUGIN_NAME ": out of memory");
@@ -100,23 +95,6 @@ static int delim_open(const bd_host_api *host, bd_host_ctx *ctx, const bd_file_i
 }
 
 /* ---------------------------------------------------------------- one row */
-
-static int add_item(delim_state *st, int kind, int64_t trait)
-{
-    if (st->nitems == st->capacity) {
-        size_t capacity = st->capacity ? st->capacity * 2 : FIRST_CAPACITY;
-        if (capacity > SIZE_MAX / sizeof *st->items)
-            return -1;
-        bd_item *grown = realloc(st->items, capacity * sizeof *grown);
-        if (!grown)
-            return -1;
-        st->items = grown;
-        st->capacity = capacity;
-    }
-    bd_item item = {.kind = kind, .trait = trait};
-    st->items[st->nitems++] = item;
-    return 0;
-}
 
 static text_span trim_spaces(text_span s)
 {
@@ -167,7 +145,7 @@ static int add_segments(delim_state *st, const delim_column *col, int kind, char
             st->row_dropped++; /* full files carry no removals */
             continue;
         }
-        if (add_item(st, kind, trait) < 0)
+        if (item_list_add(&st->items, kind, trait) < 0)
             return ROW_NO_MEMORY;
     }
     return ROW_OK;
@@ -211,14 +189,6 @@ static int row_dpid(const delim_state *st, int64_t *dpid, char *reason, size_t r
     return 0;
 }
 
-static int has_control_byte(text_span s)
-{
-    for (size_t i = 0; i < s.n; i++)
-        if ((unsigned char)s.p[i] < 0x20 || s.p[i] == 0x7F)
-            return 1;
-    return 0;
-}
-
 /* The user ID: present, printable, and of the format its DPID (when known) requires.
  * 0, or a bd_error_kind with a reason. */
 static int check_user(const delim_state *st, text_span id, int64_t dpid, char *reason, size_t reasonlen)
@@ -228,37 +198,14 @@ static int check_user(const delim_state *st, text_span id, int64_t dpid, char *r
         snprintf(reason, reasonlen, "empty user ID in column %zu (id_column)", col->index);
         return BD_ERR_FORMAT;
     }
-    if (has_control_byte(id)) {
-        span_describe(reason, reasonlen, "user ID '", id, "' contains a control character");
-        return BD_ERR_INVALID_ID;
-    }
-    if (dpid != BD_NO_VALUE && dpid_ids_check(dpid, id.p, id.n, reason, reasonlen) < 0)
-        return BD_ERR_INVALID_ID;
-    return 0;
-}
-
-static int emit(delim_state *st, uint64_t lineno, text_span id, int64_t dpid)
-{
-    bd_record rec = {
-        .struct_size = sizeof rec,
-        .line = lineno,
-        .user_id = id.p,
-        .user_id_len = id.n,
-        .items = st->items,
-        .nitems = st->nitems,
-    };
-    if (dpid != BD_NO_VALUE) {
-        rec.flags = BD_RECORD_F_DPID;
-        rec.dpid = dpid;
-    }
-    return st->host->emit_record(st->ctx, &rec) < 0 ? -1 : 0;
+    return record_check_user_id(id, dpid, reason, reasonlen);
 }
 
 /* A split row to a record: 0 with *kind 0 when it may be emitted, else *kind and a reason. */
 static int build_row(delim_state *st, text_span *id, int64_t *dpid, int *kind, char *reason, size_t reasonlen)
 {
     *kind = BD_ERR_FORMAT;
-    st->nitems = 0;
+    st->items.n = 0;
     st->row_dropped = 0;
     if (check_columns(st, reason, reasonlen) < 0 || row_dpid(st, dpid, reason, reasonlen) < 0)
         return ROW_FORMAT;
@@ -328,7 +275,7 @@ static int delim_line(void *state, uint64_t lineno, const char *line, size_t len
         return 0;
     }
     st->dropped_removals += st->row_dropped;
-    return emit(st, lineno, id, dpid);
+    return record_emit(st->host, st->ctx, lineno, id, dpid, &st->items);
 }
 
 static int delim_finish(void *state, char *err, size_t errlen)

@@ -75,8 +75,4 @@ int delim_options_need_header(const delim_options *o);
 /* Resolve the column names against the header fields.  Returns 0, or -1 with a reason. */
 int delim_options_resolve(delim_options *o, const delim_fields *header, char *reason, size_t reasonlen);
 
-/* The mode a file name implies: OVERWRITE when it holds ".overwrite." (or ends in ".overwrite")
- * or "_full" followed by '.', '_', '-' or the end; SYNC otherwise. */
-int delim_mode_of_name(const char *name);
-
 #endif

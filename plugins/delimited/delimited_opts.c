@@ -1,55 +1,11 @@
 /* delimited_opts.c: the "delimited" plugin's format options (delimiter, quoting, header, columns, DPID, mode) and header names. */
 #include "delimited.h"
-#include "../common/dpid_ids.h"
+#include "../common/options.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SHOWN_SIZE (DPID_IDS_SNIPPET_MAX + 4)
-
-/* ---------------------------------------------------------------- file-name mode */
-
-static int ends_with(const char *s, size_t n, const char *suffix)
-{
-    size_t k = strlen(suffix);
-    return n >= k && memcmp(s + n - k, suffix, k) == 0;
-}
-
-int delim_mode_of_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (strstr(name, ".overwrite.") || ends_with(name, n, ".overwrite"))
-        return BD_MODE_OVERWRITE;
-    for (const char *p = strstr(name, "_full"); p; p = strstr(p + 1, "_full")) {
-        char next = p[5];
-        if (next == '\0' || next == '.' || next == '_' || next == '-')
-            return BD_MODE_OVERWRITE; /* "_full" as a word: not "acme_fulfilment.csv" */
-    }
-    return BD_MODE_SYNC;
-}
-
 /* ---------------------------------------------------------------- reading one option */
-
-typedef struct opt_reader {
-    const bd_host_api *host;
-    bd_host_ctx *ctx;
-    char *err;
-    size_t errlen;
-} opt_reader;
-
-static const char *get(const opt_reader *r, const char *key)
-{
-    return r->host->option ? r->host->option(r->ctx, key) : NULL;
-}
-
-/* "format option <key> = "<value>": <why>", always -1. */
-static int refuse(const opt_reader *r, const char *key, const char *value, const char *why)
-{
-    char shown[SHOWN_SIZE];
-    dpid_ids_snippet(value, strlen(value), DPID_IDS_SNIPPET_MAX, shown, sizeof shown);
-    snprintf(r->err, r->errlen, DELIM_PLUGIN_NAME ": format option %s = \"%s\": %s", key, shown, why);
-    return -1;
-}
 
 static int is_digits(const char *s)
 {
@@ -81,25 +37,25 @@ static int named_char(const char *value)
 /* A separator byte: printable ASCII or TAB, and never a line break. */
 static int read_separator(const opt_reader *r, const char *key, char fallback, char *out)
 {
-    const char *value = get(r, key);
+    const char *value = opt_get(r, key);
     if (!value) {
         *out = fallback;
         return 0;
     }
     int c = named_char(value);
     if (c < 0)
-        return refuse(r, key, value,
-                      "expected one character or one of \"tab\", \"comma\", \"semicolon\", \"pipe\", \"space\", "
-                      "\"colon\"");
+        return opt_refuse(r, key, value,
+                          "expected one character or one of \"tab\", \"comma\", \"semicolon\", \"pipe\", "
+                          "\"space\", \"colon\"");
     if (c != '\t' && (c < 0x20 || c > 0x7e))
-        return refuse(r, key, value, "must be a printable ASCII character or a TAB");
+        return opt_refuse(r, key, value, "must be a printable ASCII character or a TAB");
     *out = (char)c;
     return 0;
 }
 
 static int read_quote(const opt_reader *r, int *quote)
 {
-    const char *value = get(r, "quote");
+    const char *value = opt_get(r, "quote");
     *quote = '"';
     if (!value)
         return 0;
@@ -109,16 +65,16 @@ static int read_quote(const opt_reader *r, int *quote)
     }
     int c = (value[0] && !value[1]) ? (unsigned char)value[0] : -1;
     if (c < 0)
-        return refuse(r, "quote", value, "expected one character, or \"none\" (or \"\") for no quoting");
+        return opt_refuse(r, "quote", value, "expected one character, or \"none\" (or \"\") for no quoting");
     if (c <= 0x20 || c > 0x7e)
-        return refuse(r, "quote", value, "must be a printable ASCII character other than a space");
+        return opt_refuse(r, "quote", value, "must be a printable ASCII character other than a space");
     *quote = c;
     return 0;
 }
 
 static int read_bool(const opt_reader *r, const char *key, int *out)
 {
-    const char *value = get(r, key);
+    const char *value = opt_get(r, key);
     *out = 0;
     if (!value || strcmp(value, "false") == 0 || strcmp(value, "no") == 0 || strcmp(value, "0") == 0)
         return 0;
@@ -126,50 +82,12 @@ static int read_bool(const opt_reader *r, const char *key, int *out)
         *out = 1;
         return 0;
     }
-    return refuse(r, key, value, "expected \"true\" or \"false\"");
-}
-
-static int read_dpid(const opt_reader *r, int64_t *dpid)
-{
-    const char *value = get(r, "dpid");
-    *dpid = BD_NO_VALUE;
-    if (!value)
-        return 0;
-    if (!is_digits(value))
-        return refuse(r, "dpid", value, "expected a DPID number");
-    if (strlen(value) > DELIM_DIGITS_MAX)
-        return refuse(r, "dpid", value, "a DPID has at most 18 digits");
-    *dpid = span_number(span_make(value, strlen(value)));
-    return 0;
-}
-
-/* Option mode: a check that the name gives the mode the partner is configured for. The host names the
- * outbox file (full or incremental) from the name before any option is read, so an option cannot change it. */
-static int read_mode(const opt_reader *r, const bd_file_info *info, int *overwrite)
-{
-    const char *value = get(r, "mode");
-    *overwrite = info->mode == BD_MODE_OVERWRITE;
-    if (!value)
-        return 0;
-    int want;
-    if (strcmp(value, "sync") == 0)
-        want = 0;
-    else if (strcmp(value, "overwrite") == 0)
-        want = 1;
-    else
-        return refuse(r, "mode", value, "expected \"sync\" or \"overwrite\"");
-    if (want == *overwrite)
-        return 0;
-    return refuse(r, "mode", value,
-                  want ? "the file name does not mark a full file (the mode comes from the name: put '.overwrite.' "
-                         "or '_full' in it)"
-                       : "the file name marks a full file ('.overwrite.' or '_full'), but the partner sends "
-                         "incremental files");
+    return opt_refuse(r, key, value, "expected \"true\" or \"false\"");
 }
 
 static int read_column(const opt_reader *r, delim_column *col, const char *key, int required, int header)
 {
-    const char *value = get(r, key);
+    const char *value = opt_get(r, key);
     col->option = key;
     col->index = 0;
     col->name = NULL;
@@ -184,19 +102,17 @@ static int read_column(const opt_reader *r, delim_column *col, const char *key, 
     }
     if (is_digits(value)) {
         if (strlen(value) > 6 || atol(value) == 0 || atol(value) > DELIM_COLUMN_MAX)
-            return refuse(r, key, value, "column numbers count from 1 and go up to 100000");
+            return opt_refuse(r, key, value, "column numbers count from 1 and go up to 100000");
         col->index = (size_t)atol(value);
         return 0;
     }
     if (!*value)
-        return refuse(r, key, value, "expected a column number from 1, or a header name");
+        return opt_refuse(r, key, value, "expected a column number from 1, or a header name");
     if (!header)
-        return refuse(r, key, value, "not a column number; a column name needs header = \"true\"");
+        return opt_refuse(r, key, value, "not a column number; a column name needs header = \"true\"");
     col->name = strdup(value);
-    if (!col->name) {
-        snprintf(r->err, r->errlen, DELIM_PLUGIN_NAME ": out of memory");
-        return -1;
-    }
+    if (!col->name)
+        return opt_no_memory(r);
     return 0;
 }
 
@@ -244,21 +160,21 @@ static int read_columns(const opt_reader *r, delim_options *o)
 int delim_options_read(const bd_host_api *host, bd_host_ctx *ctx, const bd_file_info *info, delim_options *o,
                        char *err, size_t errlen)
 {
-    opt_reader r = {host, ctx, err, errlen};
+    opt_reader r = {host, ctx, DELIM_PLUGIN_NAME, err, errlen};
     char fallback = (info->flags & DELIM_F_TSV_NAME) ? '\t' : ',';
     memset(o, 0, sizeof *o);
     if (read_separator(&r, "delimiter", fallback, &o->syntax.delimiter) < 0 || read_quote(&r, &o->syntax.quote) < 0)
         return -1;
     if (o->syntax.quote == (unsigned char)o->syntax.delimiter) {
-        if (get(&r, "quote"))
-            return refuse(&r, "quote", get(&r, "quote"), "the quote character cannot be the delimiter");
-        return refuse(&r, "delimiter", get(&r, "delimiter"),
-                      "the delimiter cannot be the quote character (set quote to another one or to \"none\")");
+        if (opt_get(&r, "quote"))
+            return opt_refuse(&r, "quote", opt_get(&r, "quote"), "the quote character cannot be the delimiter");
+        return opt_refuse(&r, "delimiter", opt_get(&r, "delimiter"),
+                          "the delimiter cannot be the quote character (set quote to another one or to \"none\")");
     }
     o->syntax.trim = o->syntax.delimiter != ' ';
     if (read_separator(&r, "segment_separator", ',', &o->segment_separator) < 0 ||
-        read_bool(&r, "header", &o->header) < 0 || read_dpid(&r, &o->dpid) < 0 ||
-        read_mode(&r, info, &o->overwrite) < 0)
+        read_bool(&r, "header", &o->header) < 0 || opt_read_dpid(&r, &o->dpid) < 0 ||
+        opt_read_mode(&r, info, &o->overwrite) < 0)
         return -1;
     if (read_columns(&r, o) < 0) {
         delim_options_free(o);

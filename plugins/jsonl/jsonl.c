@@ -4,7 +4,9 @@
 #endif
 #include "../common/dpid_ids.h"
 #include "../common/name_parse.h"
+#include "../common/options.h"
 #include "../common/plugin_util.h"
+#include "../common/record.h"
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,7 +16,6 @@
 #define JSONL_NAME "jsonl"
 #define REASON_SIZE 320
 #define SHOWN_SIZE (DPID_IDS_SNIPPET_MAX + 4)
-#define FIRST_CAPACITY 16
 #define DIGITS_MAX 18 /* longest segment or DPID given as a string: always fits an int64_t */
 
 /* A field option: a key, or a dotted path ("user.id") into nested objects. */
@@ -34,8 +35,7 @@ typedef struct jsonl_state {
     field_path field[F_COUNT];
     int64_t dpid;  /* fixed DPID of every user ID, BD_NO_VALUE when unset */
     int overwrite; /* full file: removals are ignored */
-    bd_item *items;
-    size_t nitems, capacity;
+    item_list items;
     char number_id[24]; /* an integer user ID as text */
     int first_line;     /* no line seen yet (a UTF-8 BOM may open it) */
     size_t row_dropped;        /* removals of the current line dropped in a full file */
@@ -44,33 +44,13 @@ typedef struct jsonl_state {
 
 /* ---------------------------------------------------------------- file names */
 
-static int ends_with(const char *s, size_t n, const char *suffix)
-{
-    size_t k = strlen(suffix);
-    return n >= k && memcmp(s + n - k, suffix, k) == 0;
-}
-
-/* OVERWRITE when the name holds ".overwrite." (or ends in ".overwrite") or the word "_full". */
-static int mode_of_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (strstr(name, ".overwrite.") || ends_with(name, n, ".overwrite"))
-        return BD_MODE_OVERWRITE;
-    for (const char *p = strstr(name, "_full"); p; p = strstr(p + 1, "_full")) {
-        char next = p[5];
-        if (next == '\0' || next == '.' || next == '_' || next == '-')
-            return BD_MODE_OVERWRITE; /* "_full" as a word: not "acme_fulfilment.jsonl" */
-    }
-    return BD_MODE_SYNC;
-}
-
 /* Any name is a JSON Lines file. */
 static int jsonl_grammar(const char *name, bd_file_info *info, char *why, size_t whylen)
 {
     if (!*name)
         return name_reject(why, whylen, "empty file name");
     info->kind = BD_FILE_TRAITS;
-    info->mode = mode_of_name(name);
+    info->mode = opt_mode_of_name(name);
     info->dpid = BD_NO_VALUE; /* from the dpid or dpid_field option, or left to the host */
     return 0;
 }
@@ -81,32 +61,6 @@ static int jsonl_parse_name(const char *name, bd_file_info *info, char *err, siz
 }
 
 /* ---------------------------------------------------------------- options */
-
-typedef struct opt_reader {
-    const bd_host_api *host;
-    bd_host_ctx *ctx;
-    char *err;
-    size_t errlen;
-} opt_reader;
-
-static const char *get(const opt_reader *r, const char *key)
-{
-    return r->host->option ? r->host->option(r->ctx, key) : NULL;
-}
-
-static int refuse(const opt_reader *r, const char *key, const char *value, const char *why)
-{
-    char shown[SHOWN_SIZE];
-    dpid_ids_snippet(value, strlen(value), DPID_IDS_SNIPPET_MAX, shown, sizeof shown);
-    snprintf(r->err, r->errlen, JSONL_NAME ": format option %s = \"%s\": %s", key, shown, why);
-    return -1;
-}
-
-static int out_of_memory_err(const opt_reader *r)
-{
-    snprintf(r->err, r->errlen, JSONL_NAME ": out of memory");
-    return -1;
-}
 
 static void path_free(field_path *p)
 {
@@ -142,58 +96,19 @@ static int path_split(field_path *p)
 
 static int read_path(const opt_reader *r, field_path *p, const char *key, const char *fallback)
 {
-    const char *value = get(r, key);
+    const char *value = opt_get(r, key);
     p->option = key;
     if (!value)
         value = fallback;
     if (!value)
         return 0;
     if (!*value)
-        return refuse(r, key, value, "expected a field name or a dotted path such as \"user.id\"");
+        return opt_refuse(r, key, value, "expected a field name or a dotted path such as \"user.id\"");
     if (value[0] == '.' || value[strlen(value) - 1] == '.' || strstr(value, ".."))
-        return refuse(r, key, value, "empty part in the dotted path");
+        return opt_refuse(r, key, value, "empty part in the dotted path");
     if (!(p->text = strdup(value)) || path_split(p) < 0)
-        return out_of_memory_err(r);
+        return opt_no_memory(r);
     return 0;
-}
-
-static int read_dpid(const opt_reader *r, int64_t *dpid)
-{
-    const char *value = get(r, "dpid");
-    *dpid = BD_NO_VALUE;
-    if (!value)
-        return 0;
-    size_t n = strlen(value);
-    if (!span_is_digits(span_make(value, n)))
-        return refuse(r, "dpid", value, "expected a DPID number");
-    if (n > DIGITS_MAX)
-        return refuse(r, "dpid", value, "a DPID has at most 18 digits");
-    *dpid = span_number(span_make(value, n));
-    return 0;
-}
-
-/* Option mode: a check that the name gives the mode the partner is configured for. The host names the
- * outbox file (full or incremental) from the name before any option is read, so an option cannot change it. */
-static int read_mode(const opt_reader *r, const bd_file_info *info, int *overwrite)
-{
-    const char *value = get(r, "mode");
-    *overwrite = info->mode == BD_MODE_OVERWRITE;
-    if (!value)
-        return 0;
-    int want;
-    if (strcmp(value, "sync") == 0)
-        want = 0;
-    else if (strcmp(value, "overwrite") == 0)
-        want = 1;
-    else
-        return refuse(r, "mode", value, "expected \"sync\" or \"overwrite\"");
-    if (want == *overwrite)
-        return 0;
-    return refuse(r, "mode", value,
-                  want ? "the file name does not mark a full file (the mode comes from the name: put '.overwrite.' "
-                         "or '_full' in it)"
-                       : "the file name marks a full file ('.overwrite.' or '_full'), but the partner sends "
-                         "incremental files");
 }
 
 static int read_options(const opt_reader *r, const bd_file_info *info, jsonl_state *st)
@@ -201,8 +116,8 @@ static int read_options(const opt_reader *r, const bd_file_info *info, jsonl_sta
     if (read_path(r, &st->field[F_ID], "id_field", "id") < 0 ||
         read_path(r, &st->field[F_SEGMENTS], "segments_field", "segments") < 0 ||
         read_path(r, &st->field[F_REMOVED], "removed_field", "removed") < 0 ||
-        read_path(r, &st->field[F_DPID], "dpid_field", NULL) < 0 || read_dpid(r, &st->dpid) < 0 ||
-        read_mode(r, info, &st->overwrite) < 0)
+        read_path(r, &st->field[F_DPID], "dpid_field", NULL) < 0 || opt_read_dpid(r, &st->dpid) < 0 ||
+        opt_read_mode(r, info, &st->overwrite) < 0)
         return -1;
     if (st->dpid != BD_NO_VALUE && st->field[F_DPID].text) {
         snprintf(r->err, r->errlen, JSONL_NAME ": format options dpid and dpid_field are exclusive: give the DPID "
@@ -228,25 +143,21 @@ static void jsonl_close(void *state)
         return;
     for (size_t i = 0; i < F_COUNT; i++)
         path_free(&st->field[i]);
-    free(st->items);
+    item_list_free(&st->items);
     free(st);
 }
 
 static int jsonl_open(const bd_host_api *host, bd_host_ctx *ctx, const bd_file_info *info, void **state, char *err,
                       size_t errlen)
 {
-    if (plugin_check_host(host, BD_FILE_TRAITS, JSONL_NAME, err, errlen) < 0)
+    if (plugin_check_trait_open(host, info, JSONL_NAME, err, errlen) < 0)
         return -1;
-    if (!info || info->kind != BD_FILE_TRAITS) {
-        snprintf(err, errlen, JSONL_NAME ": not a trait file (its name was not parsed by this plugin)");
-        return -1;
-    }
     jsonl_state *st = calloc(1, sizeof *st);
     if (!st) {
         snprintf(err, errlen, JSONL_NAME ": out of memory");
         return -1;
     }
-    opt_reader r = {host, ctx, err, errlen};
+    opt_reader r = {host, ctx, JSONL_NAME, err, errlen};
     if (read_options(&r, info, st) < 0) {
         jsonl_close(st);
         return -1;
@@ -327,23 +238,6 @@ static int natural_number(const json_t *v, int64_t *out)
     return 0;
 }
 
-static int add_item(jsonl_state *st, int kind, int64_t trait)
-{
-    if (st->nitems == st->capacity) {
-        size_t capacity = st->capacity ? st->capacity * 2 : FIRST_CAPACITY;
-        if (capacity > SIZE_MAX / sizeof *st->items)
-            return -1;
-        bd_item *grown = realloc(st->items, capacity * sizeof *grown);
-        if (!grown)
-            return -1;
-        st->items = grown;
-        st->capacity = capacity;
-    }
-    bd_item item = {.kind = kind, .trait = trait};
-    st->items[st->nitems++] = item;
-    return 0;
-}
-
 /* The array at `f` as items of `kind`. */
 static int add_segments(jsonl_state *st, const field_path *f, const json_t *list, int kind, char *reason,
                         size_t reasonlen)
@@ -367,18 +261,10 @@ static int add_segments(jsonl_state *st, const field_path *f, const json_t *list
             st->row_dropped++; /* full files carry no removals */
             continue;
         }
-        if (add_item(st, kind, trait) < 0)
+        if (item_list_add(&st->items, kind, trait) < 0)
             return ROW_NO_MEMORY;
     }
     return ROW_OK;
-}
-
-static int has_control_byte(text_span s)
-{
-    for (size_t i = 0; i < s.n; i++)
-        if ((unsigned char)s.p[i] < 0x20 || s.p[i] == 0x7F)
-            return 1;
-    return 0;
 }
 
 /* The user ID: a non-empty string or a non-negative integer.  0, or a bd_error_kind with a reason. */
@@ -406,13 +292,7 @@ static int read_user(jsonl_state *st, json_t *obj, int64_t dpid, text_span *id, 
         snprintf(reason, reasonlen, "field '%.64s' is an empty string", f->text);
         return BD_ERR_FORMAT;
     }
-    if (has_control_byte(*id)) {
-        span_describe(reason, reasonlen, "user ID '", *id, "' contains a control character");
-        return BD_ERR_INVALID_ID;
-    }
-    if (dpid != BD_NO_VALUE && dpid_ids_check(dpid, id->p, id->n, reason, reasonlen) < 0)
-        return BD_ERR_INVALID_ID;
-    return 0;
+    return record_check_user_id(*id, dpid, reason, reasonlen);
 }
 
 /* The record's DPID: the fixed option, the dpid_field value, or BD_NO_VALUE. */
@@ -441,7 +321,7 @@ static int build_row(jsonl_state *st, json_t *obj, text_span *id, int64_t *dpid,
                      size_t reasonlen)
 {
     *kind = BD_ERR_FORMAT;
-    st->nitems = 0;
+    st->items.n = 0;
     st->row_dropped = 0;
     if (read_dpid_field(st, obj, dpid, reason, reasonlen) < 0)
         return ROW_FORMAT;
@@ -470,23 +350,6 @@ static void report(jsonl_state *st, uint64_t lineno, int kind, char *reason)
         if ((unsigned char)*c < 0x20 || *c == 0x7F)
             *c = '?'; /* jansson quotes the bad token as it is */
     st->host->line_error(st->ctx, lineno, kind, reason);
-}
-
-static int emit(jsonl_state *st, uint64_t lineno, text_span id, int64_t dpid)
-{
-    bd_record rec = {
-        .struct_size = sizeof rec,
-        .line = lineno,
-        .user_id = id.p,
-        .user_id_len = id.n,
-        .items = st->items,
-        .nitems = st->nitems,
-    };
-    if (dpid != BD_NO_VALUE) {
-        rec.flags = BD_RECORD_F_DPID;
-        rec.dpid = dpid;
-    }
-    return st->host->emit_record(st->ctx, &rec) < 0 ? -1 : 0;
 }
 
 static int jsonl_line(void *state, uint64_t lineno, const char *line, size_t len)
@@ -527,7 +390,8 @@ static int jsonl_line(void *state, uint64_t lineno, const char *line, size_t len
     int rc = build_row(st, obj, &id, &dpid, &kind, reason, sizeof reason);
     if (rc == ROW_OK) {
         st->dropped_removals += st->row_dropped;
-        result = emit(st, lineno, id, dpid); /* id may point into obj: emit before the decref */
+        /* id may point into obj: emit before the decref */
+        result = record_emit(st->host, st->ctx, lineno, id, dpid, &st->items);
     } else if (rc == ROW_FORMAT) {
         report(st, lineno, kind, reason);
     } else {

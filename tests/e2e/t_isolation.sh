@@ -55,6 +55,21 @@ bd once -c "$T/pool/bd.conf" 2>>"$T/agent.log"; ok $? "once with two workers"
 is "$(jq -r .file "$T/pool/receipts.jsonl" | tail -n 1)" evil_hang_2.txt "partner b's files were done while a's file hung (its receipt comes last)"
 is "$(jq -r 'select(.partner == "b") | .status' "$T/pool/receipts.jsonl" | sort -u)" ok "and they are ok"
 
+# Started as root with `user`: workers run as that user, the supervisor opens the (0600) input for them.
+if [ "$(id -u)" = 0 ] && id nobody > /dev/null 2>&1; then
+    mkdir -p "$T/priv/inbox"
+    cat > "$T/priv/bd.conf" <<CONF
+state_dir = "state"; outbox = "outbox"; receipts = "receipts.jsonl"; plugin_dir = "$T/plugins";
+match_map_size = "1G"; user = "nobody";
+partners = ( { name = "acme"; inbox = "inbox"; settle = 0; ids = "ours"; } );
+CONF
+    line 9 > "$T/priv/inbox/ftp_dpm_478_1700000009.sync"
+    chmod 600 "$T/priv/inbox/ftp_dpm_478_1700000009.sync"
+    bd once -c "$T/priv/bd.conf" 2>>"$T/agent.log"; ok $? "once with user = nobody"
+    is "$(jq -r .status "$T/priv/receipts.jsonl")" ok "a 0600 root-owned input is parsed by a worker running as nobody"
+    is "$(stat -c %U "$(jq -r '.outbox[0]' "$T/priv/receipts.jsonl")")" nobody "the worker wrote its output as nobody"
+fi
+
 # plugin-test: any plugin through the same sandboxed worker, records and receipt on stdout
 bd plugin-test "$PLUGINS/aam.so" "$SAMPLES/spec/ftp_dpm_odc_12345_1556223815.sync" > "$T/pt.out" 2>>"$T/agent.log"
 ok $? "plugin-test on the ODC sample exits 0"
