@@ -44,24 +44,39 @@ static int check_inbox(const bd_partner *p)
     return 0;
 }
 
-/* Let the partner's plugin validate its format_options, as open() would with a real file. */
-static int check_options(const bd_config *cfg, const bd_partner *p, const bd_loaded_plugin *lp)
+/* Let the partner's plugin validate its format_options, as open() would with a real file:
+ * an incremental trait file, a full one, or an ID-sync file (a plugin may take only some). */
+static int try_open(const bd_config *cfg, const bd_partner *p, const bd_loaded_plugin *lp, int kind, int mode,
+                    char *err, size_t errlen)
 {
-    if (!p->options_source)
-        return 0;
     bd_job j = {.cfg = cfg, .partner = p, .name = "", .plugin = lp};
-    bd_file_info info = {.struct_size = sizeof info, .kind = BD_FILE_TRAITS, .mode = BD_MODE_SYNC,
-                         .split = BD_NO_VALUE, .dpid = BD_NO_VALUE, .target = BD_NO_VALUE,
-                         .timestamp = BD_NO_VALUE};
+    bd_file_info info = {.struct_size = sizeof info, .kind = kind, .mode = mode, .split = BD_NO_VALUE,
+                         .dpid = kind == BD_FILE_IDSYNC ? 0 : BD_NO_VALUE, .target = BD_NO_VALUE,
+                         .timestamp = BD_NO_VALUE, .ndpids = kind == BD_FILE_IDSYNC ? 2 : 0};
+    info.dpids[1] = 1;
     void *state = NULL;
-    char err[512] = "";
-    if (lp->desc->open(bd_host_api_table(), bd_host_ctx_of(&j), &info, &state, err, sizeof err) < 0) {
-        fprintf(stderr, "%s: partner '%s': format_options for plugin %s: %s\n", p->options_source, p->name,
-                lp->desc->name, err[0] ? err : "refused");
+    if (lp->desc->open(bd_host_api_table(), bd_host_ctx_of(&j), &info, &state, err, errlen) < 0)
         return -1;
-    }
     lp->desc->close(state);
     return 0;
+}
+
+static int check_options(const bd_config *cfg, const bd_partner *p, const bd_loaded_plugin *lp)
+{
+    static const int tries[][2] = {{BD_FILE_TRAITS, BD_MODE_SYNC}, {BD_FILE_TRAITS, BD_MODE_OVERWRITE},
+                                   {BD_FILE_IDSYNC, BD_MODE_SYNC}};
+    char err[512] = "", first[512] = "";
+    if (!p->options_source)
+        return 0;
+    for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+        if (try_open(cfg, p, lp, tries[i][0], tries[i][1], err, sizeof err) == 0)
+            return 0;
+        if (!first[0])
+            snprintf(first, sizeof first, "%s", err[0] ? err : "refused");
+    }
+    fprintf(stderr, "%s: partner '%s': format_options for plugin %s: %s\n", p->options_source, p->name,
+            lp->desc->name, first);
+    return -1;
 }
 
 static int check_plugins(const bd_config *cfg, size_t *nplugins)
