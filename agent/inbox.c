@@ -281,7 +281,9 @@ double bd_inbox_poll(bd_inbox *in, double incomplete_timeout, bd_ready_fn ready,
         in->c[i].name = NULL;
         bd_ready_result r = ready(in, name, final, arg);
         in->c[i].name = name;
-        if (r == BD_READY_GAVE_BACK || r == BD_READY_LATER) {
+        if (r == BD_READY_LATER)
+            break; /* the partner is busy: the rest of this inbox waits; its worker's end wakes us */
+        if (r == BD_READY_GAVE_BACK) {
             i++;
             continue;
         }
