@@ -82,8 +82,9 @@ _sshd_try() {
             tail -c +$((off + 1)) "$SSHD_DIR/sshd.log" | grep -q 'Address already in use\|Cannot bind' && return 1
             return 2
         fi
-        if ssh-keyscan -T 1 -t "$(_sshd_scan_types)" -p "$1" 127.0.0.1 > "$SSHD_DIR/known_hosts.new" 2>/dev/null &&
-            [ -s "$SSHD_DIR/known_hosts.new" ]; then
+        # every type must answer (a loaded machine can drop one with a short timeout)
+        if ssh-keyscan -T 5 -t "$(_sshd_scan_types)" -p "$1" 127.0.0.1 > "$SSHD_DIR/known_hosts.new" 2>/dev/null &&
+            [ "$(grep -c . "$SSHD_DIR/known_hosts.new")" -eq "$(echo ${SSHD_HOSTKEY_TYPES:-ed25519 ecdsa} | wc -w)" ]; then
             return 0
         fi
         i=$((i + 1))
