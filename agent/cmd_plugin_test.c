@@ -87,9 +87,10 @@ int bd_cmd_plugin_test(int argc, char **argv)
         return 2;
     }
     bd_plugins ps = {.v = &lp, .n = 1};
-    bd_config cfg = {.agent_id = (char *)"plugin-test", .outbox = (char *)"/nonexistent", .state_dir = (char *)"/nonexistent",
-                     .max_file_size = 3ULL << 30, .max_decoded_size = 5ULL << 30, .max_line_length = 102400,
-                     .plugin_timeout = o.timeout, .plugin_memory_limit = 4ULL << 30, .workers = 1};
+    bd_config cfg = {.agent_id = (char *)"plugin-test", .outbox = (char *)"/nonexistent",
+                     .state_dir = (char *)"/nonexistent"};
+    bd_config_set_defaults(&cfg);
+    cfg.plugin_timeout = o.timeout;
     bd_partner p = {.name = (char *)"plugin-test", .options = o.options, .noptions = o.noptions,
                     .max_lines_per_user = 200};
     int rc = 0;

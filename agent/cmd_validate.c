@@ -56,10 +56,7 @@ static bd_config *default_config(const validate_opts *o, bd_partner *p)
         return NULL;
     cfg->plugin_dir = strdup(o->plugin_dir ? o->plugin_dir : getenv("BATCHDROP_PLUGIN_DIR") ? getenv("BATCHDROP_PLUGIN_DIR") : PLUGINDIR);
     cfg->agent_id = strdup("validate");
-    cfg->max_file_size = 3ULL << 30;
-    cfg->max_decoded_size = 5ULL << 30;
-    cfg->max_line_length = 102400;
-    cfg->incomplete_timeout = 0;
+    bd_config_set_defaults(cfg);
     memset(p, 0, sizeof *p);
     p->name = (char *)"validate";
     p->max_lines_per_user = 200;

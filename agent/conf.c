@@ -575,9 +575,12 @@ static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg
     return rc ? -1 : 0;
 }
 
-static void set_defaults(bd_config *cfg)
+void bd_config_set_defaults(bd_config *cfg)
 {
     cfg->keep_archive = 1;
+    cfg->max_line_length = 102400;       /* spec: longer lines are dropped */
+    cfg->plugin_timeout = 600;
+    cfg->workers = 1;
     cfg->max_file_size = 3ULL << 30;     /* spec: 3 GB compressed */
     cfg->max_decoded_size = 5ULL << 30;  /* spec: 5 GB uncompressed */
     cfg->match_map_size = 64ULL << 30;   /* LMDB map: virtual, the file grows as needed */
@@ -629,7 +632,7 @@ bd_config *bd_config_load(const char *path, char **errors)
         free(ld.dir);
         return NULL;
     }
-    set_defaults(cfg);
+    bd_config_set_defaults(cfg);
     int rc = read_config_file(&ld, &lc);
     if (rc == 0) {
         config_setting_t *root = config_root_setting(&lc);

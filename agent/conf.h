@@ -81,6 +81,8 @@ typedef struct bd_config {
  * "FILE:LINE: message" per line (caller frees). */
 bd_config *bd_config_load(const char *path, char **errors);
 void bd_config_free(bd_config *cfg);
+/* The built-in limits, for commands that run without a config file (validate, plugin-test). */
+void bd_config_set_defaults(bd_config *cfg);
 const bd_partner *bd_config_partner(const bd_config *cfg, const char *name);
 const char *bd_partner_option(const bd_partner *p, const char *key);
 int bd_partner_owns_segment(const bd_partner *p, int64_t segment);

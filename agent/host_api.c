@@ -137,7 +137,19 @@ static int store_record(bd_job *j, const char *ours)
     return 0;
 }
 
-/* plugin-test: what the plugin emitted, as it emitted it, one JSON object per line. */
+/* plugin-test: one JSON object per line on the trace fd; takes the reference. */
+static void write_trace(bd_job *j, json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (s) {
+        bd_write_all(j->trace_fd, s, strlen(s));
+        bd_write_all(j->trace_fd, "\n", 1);
+    }
+    free(s);
+    json_decref(o);
+}
+
+/* plugin-test: what the plugin emitted, as it emitted it. */
 static void trace_record(bd_job *j, const bd_record *rec)
 {
     json_t *items = json_array();
@@ -152,13 +164,7 @@ static void trace_record(bd_job *j, const bd_record *rec)
     }
     json_t *o = json_pack("{s:I,s:s%,s:I,s:o}", "line", (json_int_t)rec->line, "user_id", rec->user_id,
                           rec->user_id_len, "dpid", (json_int_t)record_dpid(j, rec), "items", items);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (s) {
-        bd_write_all(j->trace_fd, s, strlen(s));
-        bd_write_all(j->trace_fd, "\n", 1);
-    }
-    free(s);
-    json_decref(o);
+    write_trace(j, o);
 }
 
 static int host_emit_record(bd_host_ctx *ctx, const bd_record *rec)
@@ -211,13 +217,7 @@ static void trace_idsync(bd_job *j, const bd_idsync_row *row)
     for (size_t i = 0; ids && i < row->ncols; i++)
         json_array_append_new(ids, json_stringn(row->cols[i], row->col_lens[i]));
     json_t *o = json_pack("{s:I,s:o}", "line", (json_int_t)row->line, "ids", ids);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (s) {
-        bd_write_all(j->trace_fd, s, strlen(s));
-        bd_write_all(j->trace_fd, "\n", 1);
-    }
-    free(s);
-    json_decref(o);
+    write_trace(j, o);
 }
 
 static int host_emit_idsync(bd_host_ctx *ctx, const bd_idsync_row *row)

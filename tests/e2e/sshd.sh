@@ -182,3 +182,9 @@ sshd_restart() {
         sleep 0.1
     done
 }
+
+# sshd_remote SETTINGS: a partner's `remote = { ... };` group for this sshd, SETTINGS appended inside it
+sshd_remote() {
+    printf 'remote = { host = "127.0.0.1"; port = %s; user = "%s"; key = "%s"; known_hosts = "%s"; %s };' \
+        "$SSHD_PORT" "$SSHD_USER" "$SSHD_KEY" "$SSHD_KNOWN_HOSTS" "$1"
+}

@@ -18,8 +18,7 @@ for a in 1 2 3; do
 state_dir = "state"; outbox = "outbox"; receipts = "log/receipts.jsonl";
 plugin_dir = "$PLUGINS"; agent_id = "agent$a"; match_map_size = "1G"; scan_interval = 1;
 partners = ( { name = "acme"; ids = "ours";
-  remote = { host = "127.0.0.1"; port = $SSHD_PORT; user = "$SSHD_USER"; key = "$SSHD_KEY";
-             known_hosts = "$SSHD_KNOWN_HOSTS"; path = "$R"; poll = 0.3; settle = 0.5; timeout = 10; }; } );
+  $(sshd_remote "path = \"$R\"; poll = 0.3; settle = 0.5; timeout = 10;") } );
 CONF
     (bd_exec run -c "$T/a$a/bd.conf" 2>>"$T/a$a/agent.log") &
     BG_PIDS="$BG_PIDS $!"

@@ -9,8 +9,7 @@ cat > "$T/bd.conf" <<CONF
 state_dir = "state"; outbox = "outbox"; receipts = "log/receipts.jsonl";
 plugin_dir = "$PLUGINS"; agent_id = "f1"; match_map_size = "1G"; scan_interval = 1;
 partners = ( { name = "acme"; ids = "ours";
-  remote = { host = "127.0.0.1"; port = $SSHD_PORT; user = "$SSHD_USER"; key = "$SSHD_KEY";
-             known_hosts = "$SSHD_KNOWN_HOSTS"; path = "$R"; poll = 0.3; settle = 3; timeout = 2; }; } );
+  $(sshd_remote "path = \"$R\"; poll = 0.3; settle = 3; timeout = 2;") } );
 CONF
 (bd_exec run -c "$T/bd.conf" 2>>"$T/agent.log") &
 AGENT=$!
