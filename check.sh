@@ -79,6 +79,29 @@ suite() {
     cd "$TOP" || exit 1
 }
 
+# package_test: the Debian package test (build the .debs, lintian, install, run, reload, purge); needs root.
+# Its own dependencies are installed here; output in _build-package.log, its TAP lines counted.
+package_test() {
+    log "package: tests/package/t_install.sh"
+    missing=""
+    for p in dpkg-dev debhelper lintian fakeroot systemd man-db libsystemd-dev libseccomp-dev jq; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+    done
+    if [ -n "$missing" ] && [ "$(id -u)" -eq 0 ]; then
+        log "installing:$missing"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    fi
+    sh "$TOP/tests/package/t_install.sh" "$TOP" > "$TOP/_build-package.log" 2>&1
+    rc=$?
+    p=$(grep -c '^ok ' "$TOP/_build-package.log")
+    f=$(grep -c '^not ok ' "$TOP/_build-package.log")
+    [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1 # died without a failed check
+    echo "package: $p passed, $f failed"
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    [ "$f" -eq 0 ] || grep -E '^not ok|^#' "$TOP/_build-package.log" | head -40
+}
+
 install_deps || exit 1
 [ "$DEPS_ONLY" -eq 1 ] && exit 0
 log "autoreconf"
@@ -94,6 +117,7 @@ if [ "$QUICK" -eq 0 ]; then
     suite valgrind "" BD_SLOW=10 "BD_WRAP=$VG" "LOG_COMPILER=$VG" \
         TESTS="tests/unit/test_aam tests/unit/test_idsync tests/unit/test_decode tests/unit/test_lines tests/unit/test_realize tests/unit/test_config tests/e2e/t_basic.sh tests/e2e/t_reject.sh tests/e2e/t_validate.sh tests/e2e/t_check.sh tests/e2e/t_sftp.sh tests/e2e/t_sftp_layer.sh"
     one_check distcheck make -C "$TOP/_build-plain" distcheck
+    package_test
 fi
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
