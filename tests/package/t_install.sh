@@ -1,6 +1,6 @@
 #!/bin/sh
 # t_install.sh: Debian package test (root, Debian 12): build the .debs, lintian, install, run the daemon as the unit would (drops, SIGHUP reload, SIGTERM), purge; TAP.
-# Usage: tests/package/t_install.sh [SOURCE-TREE]   (default: the tree this script is in)
+# Usage: tests/package/t_install.sh [SOURCE-TREE]   (default: the tree this script is in; BD_KEEP=1 keeps the temp folder)
 # It installs and purges the batchdrop packages system-wide: it refuses to run when batchdrop is already installed.
 set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -70,7 +70,9 @@ cleanup() {
         echo "# cleanup: purging batchdrop batchdrop-dev"
         apt-get purge -y -qq batchdrop batchdrop-dev >/dev/null 2>&1 || dpkg --purge batchdrop batchdrop-dev >/dev/null 2>&1
     fi
-    [ -n "$W" ] && rm -rf "$W"
+    if [ -n "$W" ]; then
+        if [ -n "${BD_KEEP:-}" ]; then echo "# kept $W"; else rm -rf "$W"; fi
+    fi
     exit "$st"
 }
 trap cleanup EXIT
@@ -175,6 +177,13 @@ conf() {
 [ "$(id -u)" -eq 0 ] || bail "runs as root (it installs and purges packages)"
 if pkg_present; then
     bail "batchdrop is not installed before the test (purge it first: apt-get purge batchdrop batchdrop-dev)"
+fi
+# the purge at the end deletes these: never run over someone's user or data
+for d in /etc/batchdrop /var/lib/batchdrop /var/spool/batchdrop /var/log/batchdrop; do
+    [ ! -e "$d" ] || bail "$d does not exist before the test (it would be purged)"
+done
+if getent passwd batchdrop >/dev/null || getent group batchdrop >/dev/null; then
+    bail "no user or group batchdrop before the test (it would be deleted by the purge)"
 fi
 for t in dpkg-buildpackage lintian jq setpriv apt-get; do
     command -v "$t" >/dev/null 2>&1 || bail "$t is installed (apt-get install dpkg-dev debhelper lintian jq)"
