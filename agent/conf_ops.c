@@ -19,6 +19,15 @@ static int address_ok(const char *a)
     return 1;
 }
 
+/* A value for an error message: one line, control characters as '?'. */
+static void printable(char *out, size_t len, const char *in)
+{
+    size_t k = 0;
+    for (; *in && k + 1 < len; in++)
+        out[k++] = (unsigned char)*in < 0x20 || *in == 0x7f ? '?' : *in;
+    out[k] = '\0';
+}
+
 void cf_free_mail(bd_mail *m)
 {
     if (!m)
@@ -45,8 +54,10 @@ static int load_recipients(loader *ld, const config_setting_t *g, bd_mail *m)
         const config_setting_t *e = config_setting_get_elem(to, (unsigned)i);
         const char *a = config_setting_get_string(e);
         if (!a || !address_ok(a)) {
+            char shown[80];
+            printable(shown, sizeof shown, a ? a : "(not a string)");
             cf_error(ld, e, "receipt_mail 'to': \"%s\" is not a mail address (user@host or a local user name)",
-                     a ? a : "(not a string)");
+                     shown);
             return -1;
         }
         if (!(m->to[m->nto++] = strdup(a)))
@@ -74,8 +85,10 @@ int cf_load_receipt_mail(loader *ld, const config_setting_t *ps, bd_partner *p)
         cf_string(ld, g, "subject_prefix", &prefix) < 0)
         return -1;
     if (from && !address_ok(from)) {
+        char shown[80];
+        printable(shown, sizeof shown, from);
         cf_error(ld, config_setting_get_member(g, "from"), "receipt_mail 'from': \"%s\" is not a mail address",
-                 from);
+                 shown);
         return -1;
     }
     if (strpbrk(prefix, "\r\n")) {
