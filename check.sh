@@ -12,7 +12,7 @@ case "${1:-}" in
 esac
 DEPS="build-essential autoconf automake libtool pkg-config libconfig-dev libzstd-dev zlib1g-dev liblmdb-dev
 lmdb-utils libjansson-dev libssl-dev libssh2-1-dev libsystemd-dev libseccomp-dev zstd gzip jq valgrind
-openssh-server openssh-client"
+openssh-server openssh-client exim4-daemon-light prometheus"
 PASSED=0
 FAILED=0
 
@@ -115,7 +115,7 @@ if [ "$QUICK" -eq 0 ]; then
         LSAN_OPTIONS=suppressions=$TOP/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$TOP/tests/valgrind.supp"
     suite valgrind "" BD_SLOW=10 "BD_WRAP=$VG" "LOG_COMPILER=$VG" \
-        TESTS="tests/unit/test_aam tests/unit/test_idsync tests/unit/test_decode tests/unit/test_lines tests/unit/test_realize tests/unit/test_config tests/e2e/t_basic.sh tests/e2e/t_reject.sh tests/e2e/t_validate.sh tests/e2e/t_check.sh tests/e2e/t_sftp.sh tests/e2e/t_sftp_layer.sh"
+        TESTS="tests/unit/test_aam tests/unit/test_idsync tests/unit/test_decode tests/unit/test_lines tests/unit/test_realize tests/unit/test_config tests/e2e/t_basic.sh tests/e2e/t_reject.sh tests/e2e/t_validate.sh tests/e2e/t_check.sh tests/e2e/t_sftp.sh tests/e2e/t_sftp_layer.sh tests/e2e/t_ops.sh tests/e2e/t_mail.sh"
     one_check distcheck make -C "$TOP/_build-plain" distcheck
     package_test
 fi

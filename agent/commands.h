@@ -12,4 +12,6 @@ int bd_cmd_validate(int argc, char **argv);
 int bd_cmd_plugins(int argc, char **argv);
 /* Run one plugin .so through the sandboxed worker on files; print records and receipts. */
 int bd_cmd_plugin_test(int argc, char **argv);
+/* `batchdrop status [-c FILE] [--json]`: 0 running, 3 not running (stale status), 4 no status file, 2 usage. */
+int bd_cmd_status(int argc, char **argv);
 #endif

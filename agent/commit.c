@@ -3,6 +3,7 @@
 #include "commit.h"
 #include "fsutil.h"
 #include "log.h"
+#include "mailer.h"
 #include "strutil.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -127,6 +128,17 @@ static int finish_source(json_t *jr)
     return bd_move_durable(claim, dest);
 }
 
+/* receipt_mail: spool the message for the mailer (a missing spool folder is made). */
+static int write_mail(const char *spool, const char *mail)
+{
+    char dir[PATH_MAX];
+    if (access(spool, F_OK) == 0)
+        return 0; /* a replay: already spooled (or sent and removed: then at most one more copy) */
+    if (bd_dirname(dir, sizeof dir, spool) < 0 || bd_mkdir_p(dir, 0750) < 0)
+        return -1;
+    return bd_write_file_durable(spool, mail, strlen(mail), 0640);
+}
+
 /* Hand-offs to the SFTP processes, written once outputs and receipt are durable:
  * the push queue entry (outbox files, and the receipt when pushed) and the
  * "done" marker that lets the remote source be deleted or moved. Idempotent. */
@@ -142,6 +154,10 @@ static int write_markers(json_t *jr)
     if (push && push_json && bd_write_file_durable(push, push_json, strlen(push_json), 0640) < 0)
         return -1;
     if (done && bd_write_file_durable(done, "", 0, 0640) < 0)
+        return -1;
+    const char *mail = json_string_value(json_object_get(jr, "mail"));
+    const char *spool = json_string_value(json_object_get(jr, "mail_spool"));
+    if (mail && spool && write_mail(spool, mail) < 0)
         return -1;
     return 0;
 }
@@ -275,6 +291,27 @@ static int add_push(json_t *jr, const bd_job *j, const char *claim_id, int ok)
     return rc;
 }
 
+static int add_mail(json_t *jr, bd_agent *a, const bd_job *j, const char *claim_id)
+{
+    char spool[PATH_MAX];
+    if (!j->partner->receipt_mail)
+        return 0;
+    char *text = bd_receipt_text(&j->r);
+    char *mail = text ? bd_mail_message(a->cfg, j->partner, &j->r, text) : NULL;
+    if (mail && !bd_valid_utf8(mail, strlen(mail))) /* a partner's file name: keep the mail, lose the bytes */
+        for (char *c = mail; *c; c++)
+            if ((unsigned char)*c >= 0x80)
+                *c = '?';
+    int rc = mail && bd_mail_spool_path(spool, sizeof spool, a->cfg, j->partner->name, claim_id) == 0 &&
+                     json_object_set_new(jr, "mail", json_string(mail)) == 0 &&
+                     json_object_set_new(jr, "mail_spool", json_string(spool)) == 0
+                 ? 0
+                 : -1;
+    free(text);
+    free(mail);
+    return rc;
+}
+
 static json_t *build_journal(bd_agent *a, bd_job *j, const char *claim_id, const char *claim_path, int quarantine)
 {
     char dest[PATH_MAX];
@@ -290,6 +327,10 @@ static json_t *build_journal(bd_agent *a, bd_job *j, const char *claim_id, const
         dest_path(a, j, claim_id, quarantine, dest, sizeof dest) == 0)
         jr = json_pack("{s:s,s:s,s:s,s:O,s:s,s:s?,s:s?}", "state", "committing", "claim", claim_path, "dest",
                        dest, "renames", renames, "receipt", line, "text", text, "done_marker", j->done_marker);
+    if (jr && add_mail(jr, a, j, claim_id) < 0) {
+        json_decref(jr);
+        jr = NULL;
+    }
     if (jr && add_push(jr, j, claim_id, !quarantine && strcmp(j->r.status, BD_STATUS_OK) == 0) < 0) {
         json_decref(jr);
         jr = NULL;

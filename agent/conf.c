@@ -21,10 +21,11 @@ static const char *const global_keys[] = {"state_dir", "outbox", "receipts", "pl
                                           "incomplete_timeout", "retry_interval", "max_file_size",
                                           "max_decoded_size", "max_line_length", "match_map_size", "log_level",
                                           "workers", "plugin_timeout", "plugin_memory_limit", "user",
+                                          "status_file", "metrics_file", "metrics_interval", "sendmail",
                                           "partners", NULL};
 static const char *const partner_keys[] = {"name", "inbox", "settle", "format", "format_options", "ids",
                                            "segments", "rules", "max_lines_per_user", "remote", "remote_outbox",
-                                           "remote_receipts", NULL};
+                                           "remote_receipts", "receipt_mail", NULL};
 static const char *const rule_keys[] = {"key", "value", "segment", NULL};
 
 __attribute__((format(printf, 3, 4))) void cf_error(loader *ld, const config_setting_t *s,
@@ -411,7 +412,7 @@ static int load_partner(loader *ld, const config_setting_t *ps, bd_partner *p)
         cf_number(ld, ps, "settle", &settle, 0, 86400) < 0 ||
         cf_number(ld, ps, "max_lines_per_user", &cap, 0, 1e9) < 0 || cf_string(ld, ps, "format", &format) < 0 ||
         load_ids_mode(ld, ps, p) < 0 || load_partner_lists(ld, ps, p) < 0 || cf_load_remotes(ld, ps, p) < 0 ||
-        cf_bool(ld, ps, "remote_receipts", &p->remote_receipts) < 0)
+        cf_bool(ld, ps, "remote_receipts", &p->remote_receipts) < 0 || cf_load_receipt_mail(ld, ps, p) < 0)
         return -1;
     if (!p->inbox && !p->remote) {
         cf_error(ld, ps, "partner '%s' has neither an 'inbox' (a local folder) nor a 'remote' (an SFTP folder)",
@@ -638,6 +639,7 @@ bd_config *bd_config_load(const char *path, char **errors)
         config_setting_t *root = config_root_setting(&lc);
         cf_unknown_keys(&ld, root, global_keys, NULL);
         rc |= load_scalars(&ld, root, cfg);
+        rc |= cf_load_ops(&ld, root, cfg);
         rc |= load_partners(&ld, root, cfg);
         cfg->path = realpath(path, NULL);
     }
@@ -657,6 +659,7 @@ static void free_partner(bd_partner *p)
 {
     cf_free_remote(p->remote);
     cf_free_remote(p->remote_outbox);
+    cf_free_mail(p->receipt_mail);
     free(p->name);
     free(p->inbox);
     free(p->format);
@@ -689,6 +692,9 @@ void bd_config_free(bd_config *cfg)
     free(cfg->plugin_dir);
     free(cfg->agent_id);
     free(cfg->user);
+    free(cfg->status_file);
+    free(cfg->metrics_file);
+    free(cfg->sendmail);
     free(cfg);
 }
 

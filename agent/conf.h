@@ -37,6 +37,14 @@ typedef struct bd_remote {
     char *source;          /* "file:line" */
 } bd_remote;
 
+/* receipt_mail = { to = [...]; from = "..."; }: mail the text receipt of every file. */
+typedef struct bd_mail {
+    char **to;
+    size_t nto;
+    char *from;           /* NULL: sendmail's default sender */
+    char *subject_prefix; /* "[batchdrop]" */
+} bd_mail;
+
 typedef struct bd_partner {
     char *name;
     char *inbox;    /* absolute path, NULL if the partner has no local inbox */
@@ -55,6 +63,7 @@ typedef struct bd_partner {
     bd_remote *remote;        /* remote SFTP inbox, NULL if none */
     bd_remote *remote_outbox; /* push outbox files there, NULL if none */
     int remote_receipts;      /* push each receipt beside the outbox files */
+    bd_mail *receipt_mail;    /* NULL: no mail */
 } bd_partner;
 
 typedef struct bd_config {
@@ -73,6 +82,10 @@ typedef struct bd_config {
     double plugin_timeout;       /* wall-clock and CPU seconds a worker may spend on one file */
     uint64_t plugin_memory_limit; /* address-space limit of a worker (setrlimit RLIMIT_AS) */
     char *user;                  /* started as root: workers run as this user */
+    char *status_file;           /* kept current by `run`, read by `batchdrop status` */
+    char *metrics_file;          /* Prometheus text exposition, NULL = off */
+    double metrics_interval;     /* seconds between metrics_file rewrites */
+    char *sendmail;              /* receipt_mail: the sendmail program, run as `sendmail -t -i` */
     bd_partner *partners;
     size_t npartners;
 } bd_config;

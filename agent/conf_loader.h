@@ -23,4 +23,9 @@ int cf_bool(loader *ld, const config_setting_t *group, const char *key, int *out
 /* remote = { ... } and remote_outbox = { ... } of a partner (conf_remote.c) */
 int cf_load_remotes(loader *ld, const config_setting_t *ps, bd_partner *p);
 void cf_free_remote(bd_remote *r);
+/* status_file, metrics_*, sendmail (conf_ops.c) */
+int cf_load_ops(loader *ld, const config_setting_t *root, bd_config *cfg);
+/* a partner's receipt_mail = { ... } (conf_ops.c) */
+int cf_load_receipt_mail(loader *ld, const config_setting_t *ps, bd_partner *p);
+void cf_free_mail(bd_mail *m);
 #endif

@@ -12,6 +12,10 @@
 #include "watch.h"
 #include "worker.h"
 #include "dispatch.h"
+#include "mailer.h"
+#include "notify.h"
+#include "report.h"
+#include "shared_stats.h"
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -142,17 +146,28 @@ static int hand_over_to_worker_user(bd_agent *a)
     return 0;
 }
 
+int bd_agent_open_config(bd_agent *a, bd_config *cfg)
+{
+    a->cfg = cfg;
+    return make_dirs(a) < 0 || load_plugins(a) < 0 || open_inboxes(a) < 0 || hand_over_to_worker_user(a) < 0
+               ? -1
+               : 0;
+}
+
 int bd_agent_open(bd_agent *a, bd_config *cfg)
 {
     memset(a, 0, sizeof *a);
-    a->cfg = cfg;
     a->sigfd = -1;
+    a->started_ms = bd_now_ms();
     bd_log_set_level(cfg->log_level);
-    if (make_dirs(a) < 0 || load_plugins(a) < 0 || open_stores(a) < 0 || open_inboxes(a) < 0 ||
-        hand_over_to_worker_user(a) < 0 || bd_dispatch_init(a) < 0) {
+    /* hand over again once the match store's files exist */
+    if (bd_agent_open_config(a, cfg) < 0 || open_stores(a) < 0 || hand_over_to_worker_user(a) < 0 ||
+        bd_dispatch_init(a) < 0) {
         bd_agent_close(a);
         return -1;
     }
+    for (size_t i = 0; i < cfg->npartners; i++)
+        bd_shared_stats_register(cfg->partners[i].name);
     return 0;
 }
 
@@ -161,6 +176,10 @@ void bd_agent_close(bd_agent *a)
     if (a->pool)
         bd_dispatch_drain(a);
     bd_dispatch_free(a);
+    bd_agent_release_retired(a, 1);
+    bd_mailer_free(a->mailer);
+    a->mailer = NULL;
+    bd_pstats_free(&a->pstats);
     for (size_t i = 0; i < a->ninboxes; i++)
         bd_inbox_free(&a->inboxes[i]);
     free(a->inboxes);
@@ -292,7 +311,7 @@ static int stop_requested(bd_agent *a)
         } else if (si.ssi_signo == SIGCHLD) {
             bd_children_reap(&a->children);
         } else if (si.ssi_signo == SIGHUP) {
-            log_warn("SIGHUP: configuration reload is not supported by this version; restart the service");
+            a->reload_pending++; /* several in a row: one reload */
         }
     }
     return a->stopping;
@@ -337,7 +356,7 @@ static double poll_inboxes(bd_agent *a)
     return next;
 }
 
-static void scan_all(bd_agent *a)
+void bd_agent_scan_all(bd_agent *a)
 {
     for (size_t i = 0; i < a->ninboxes; i++)
         if (!a->inboxes[i].remote)
@@ -396,7 +415,7 @@ int bd_agent_once(bd_agent *a)
         return 1;
     recover(a);
     once_fetch(a, fs, &nf);
-    scan_all(a);
+    bd_agent_scan_all(a);
     for (;;) { /* passes until no file waits for its partner's previous one */
         a->deferred = 0;
         poll_inboxes(a);
@@ -407,6 +426,8 @@ int bd_agent_once(bd_agent *a)
     process_remote_queues(a, 1);
     bd_dispatch_drain(a);
     once_finish_remote(a, fs, nf);
+    if ((a->mailer = bd_mailer_new()))
+        bd_mailer_flush(a->mailer, a->cfg, &a->pstats);
     free(fs);
     log_info("once: %llu ok, %llu rejected, %llu duplicate, %llu incomplete, %llu left for retry",
              (unsigned long long)a->stats.ok, (unsigned long long)a->stats.rejected,
@@ -452,8 +473,9 @@ static const char *watched_dir(const bd_inbox *in)
     return in->remote ? in->claim_dir : in->partner->inbox;
 }
 
-static void add_missing_watches(bd_agent *a, bd_watch *w)
+void bd_agent_add_watches(bd_agent *a)
 {
+    bd_watch *w = a->watch;
     for (size_t i = 0; i < a->ninboxes; i++)
         if (a->inboxes[i].wd < 0 && (a->inboxes[i].wd = bd_watch_add(w, watched_dir(&a->inboxes[i]))) < 0 &&
             errno != ENOSPC)
@@ -483,7 +505,7 @@ static void drain_events(bd_agent *a, bd_watch *w)
         log_error("inotify read failed: %s", strerror(errno));
     if (overflow) {
         log_warn("inotify queue overflowed; rescanning every inbox");
-        scan_all(a);
+        bd_agent_scan_all(a);
     }
     if (gone) {
         for (size_t i = 0; i < a->ninboxes; i++)
@@ -491,21 +513,18 @@ static void drain_events(bd_agent *a, bd_watch *w)
     }
 }
 
-static int wait_timeout_ms(double next_poll, double next_sweep, double next_retry, double now, double restart,
-                           double worker_deadline)
+static int wait_timeout_ms(bd_agent *a, double next_poll, double next_sweep, double now)
 {
+    double cand[] = {next_poll, bd_children_next_restart(&a->children), bd_dispatch_next_deadline(a),
+                     a->next_claim_retry > 0 ? a->next_claim_retry - now : -1, bd_report_next(a),
+                     bd_mailer_next(a->mailer)};
     double t = next_sweep - now;
-    if (worker_deadline >= 0 && worker_deadline < t)
-        t = worker_deadline;
-    if (restart >= 0 && restart < t)
-        t = restart;
-    if (next_poll >= 0 && next_poll < t)
-        t = next_poll;
-    if (next_retry > 0 && next_retry - now < t)
-        t = next_retry - now;
+    for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++)
+        if (cand[i] >= 0 && cand[i] < t)
+            t = cand[i];
     if (t < 0)
         t = 0;
-    return (int)(t * 1000) + 1;
+    return bd_notify_cap_ms((int)(t * 1000) + 1);
 }
 
 static int run_loop(bd_agent *a, bd_watch *w)
@@ -515,22 +534,26 @@ static int run_loop(bd_agent *a, bd_watch *w)
     while (!stop_requested(a)) {
         struct pollfd fds[2 + 256] = {{.fd = a->sigfd, .events = POLLIN}, {.fd = w->fd, .events = POLLIN}};
         int nfds = 2 + bd_dispatch_pollfds(a, fds + 2, 256);
-        int timeout = wait_timeout_ms(next_poll, next_sweep, a->next_claim_retry, bd_monotonic(),
-                                      bd_children_next_restart(&a->children), bd_dispatch_next_deadline(a));
+        int timeout = wait_timeout_ms(a, next_poll, next_sweep, bd_monotonic());
         if (poll(fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR) {
             log_error("poll failed: %s; exiting so that the service manager restarts the agent", strerror(errno));
             return 1;
         }
+        bd_notify_watchdog();
         bd_dispatch_reap(a, 0); /* commit what the workers finished */
         if (stop_requested(a))
             break;
+        if (a->reload_pending) {
+            bd_agent_reload(a);
+            next_sweep = 0; /* sweep the new configuration's inboxes now */
+        }
         if (fds[1].revents & POLLIN)
             drain_events(a, w);
         bd_children_spawn(&a->children, a->cfg, w->fd);
         double now = bd_monotonic();
         if (now >= next_sweep) {
-            add_missing_watches(a, w);
-            scan_all(a);
+            bd_agent_add_watches(a);
+            bd_agent_scan_all(a);
             process_remote_queues(a, 1);
             next_sweep = now + a->cfg->scan_interval;
         }
@@ -538,6 +561,8 @@ static int run_loop(bd_agent *a, bd_watch *w)
         if (a->next_claim_retry > 0 && now >= a->next_claim_retry)
             requeue_claims(a);
         next_poll = poll_inboxes(a);
+        bd_mailer_tick(a->mailer, a->cfg, &a->pstats);
+        bd_report_tick(a, 0);
     }
     return 0;
 }
@@ -545,24 +570,36 @@ static int run_loop(bd_agent *a, bd_watch *w)
 int bd_agent_run(bd_agent *a)
 {
     bd_watch w = {-1};
+    bd_notify_init();
     if (setup_signals(a) < 0 || bd_watch_open(&w) < 0) {
         log_error("cannot set up signals or inotify: %s", strerror(errno));
         return 1;
     }
-    add_missing_watches(a, &w);
-    if (bd_children_init(&a->children, a->cfg) < 0) {
+    a->watch = &w;
+    if (bd_shared_stats_open() < 0)
+        log_warn("cannot map the shared SFTP counters (%s); status and metrics show no SFTP errors", strerror(errno));
+    for (size_t i = 0; i < a->cfg->npartners; i++)
+        bd_shared_stats_register(a->cfg->partners[i].name);
+    if (!(a->mailer = bd_mailer_new()) || bd_children_init(&a->children, a->cfg) < 0) {
         log_error("out of memory");
         return 1;
     }
+    bd_agent_add_watches(a);
     bd_children_spawn(&a->children, a->cfg, w.fd);
     log_info("batchdrop %s running: agent %s, %zu inboxes, %zu plugins", PACKAGE_VERSION, a->cfg->agent_id,
              a->ninboxes, a->plugins.n);
     recover(a);
-    scan_all(a);
+    bd_agent_scan_all(a);
+    bd_notify_ready("running");
+    bd_report_tick(a, 1);
     int rc = run_loop(a, &w);
+    bd_notify_stopping();
     bd_dispatch_drain(a); /* finish the files in hand */
     bd_children_stop(&a->children);
     bd_children_free(&a->children);
+    a->status_written = a->metrics_written = -1e9; /* the final figures, whatever the rate limits */
+    bd_report_tick(a, 1);
+    a->watch = NULL;
     bd_watch_close(&w);
     log_info("stopped: %llu ok, %llu rejected, %llu duplicate, %llu retries", (unsigned long long)a->stats.ok,
              (unsigned long long)a->stats.rejected, (unsigned long long)a->stats.duplicate,

@@ -6,6 +6,7 @@
 #include "ledger.h"
 #include "matchstore.h"
 #include "plugin_loader.h"
+#include "pstats.h"
 #include "remote_proc.h"
 #include <limits.h>
 #include <stdint.h>
@@ -13,6 +14,15 @@
 typedef struct bd_stats {
     uint64_t ok, rejected, duplicate, retried, incomplete;
 } bd_stats;
+
+/* A configuration that was replaced by a reload, kept until its last file in flight is committed. */
+typedef struct bd_generation {
+    bd_config *cfg;
+    bd_plugins plugins;
+    bd_inbox *inboxes;
+    size_t ninboxes;
+    struct bd_generation *next;
+} bd_generation;
 
 typedef struct bd_agent {
     bd_config *cfg;
@@ -32,9 +42,32 @@ typedef struct bd_agent {
     struct bd_inflight *pool; /* files in workers (dispatch.c) */
     int npool;
     int stopping;
+    /* operations: status file, metrics, reload (report.c, reload.c) */
+    bd_pstats pstats;
+    int64_t started_ms;
+    double status_written, metrics_written;
+    int report_dirty, status_failing, metrics_failing;
+    int reload_pending; /* SIGHUPs since the last reload (coalesced into one) */
+    int64_t reload_ms;
+    int reload_failed;
+    char reload_message[512];
+    uint64_t reloads_ok, reloads_failed;
+    bd_generation *retired;
+    struct bd_watch *watch; /* run: the inotify instance */
+    struct bd_mailer *mailer;
 } bd_agent;
 
 int bd_agent_open(bd_agent *a, bd_config *cfg);
+/* The configuration-dependent half of opening: folders, plugins, inboxes, hand-over to `user`.
+ * Used by bd_agent_open and, on a candidate agent, by a reload. */
+int bd_agent_open_config(bd_agent *a, bd_config *cfg);
+/* run: start watching the inboxes that are not watched yet; scan every local inbox. */
+void bd_agent_add_watches(bd_agent *a);
+void bd_agent_scan_all(bd_agent *a);
+/* reload.c: SIGHUP: load, validate, then swap in the configuration file again. */
+void bd_agent_reload(bd_agent *a);
+/* reload.c: free the replaced configurations no file in flight uses any more. */
+void bd_agent_release_retired(bd_agent *a, int all);
 void bd_agent_close(bd_agent *a);
 /* `batchdrop once`: everything complete now, then return. 0 ok, 1 internal failure. */
 int bd_agent_once(bd_agent *a);

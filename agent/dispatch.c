@@ -7,6 +7,9 @@
 #include "fsutil.h"
 #include "job.h"
 #include "log.h"
+#include "mailer.h"
+#include "notify.h"
+#include "pstats.h"
 #include "strutil.h"
 #include "worker.h"
 #include <errno.h>
@@ -54,11 +57,45 @@ int bd_dispatch_has_claim(const bd_agent *a, const char *claim_id)
     return 0;
 }
 
+/* By name: after a reload the partner of a file in flight is the old configuration's. */
+int bd_dispatch_partner_active(const bd_agent *a, const char *partner)
+{
+    int n = 0;
+    for (int i = 0; i < a->npool; i++)
+        n += a->pool[i].active && strcmp(a->pool[i].in->partner->name, partner) == 0;
+    return n;
+}
+
 int bd_dispatch_busy(const bd_agent *a, const bd_partner *p)
 {
+    return bd_dispatch_partner_active(a, p->name) > 0;
+}
+
+int bd_dispatch_uses_config(const bd_agent *a, const bd_config *cfg)
+{
     for (int i = 0; i < a->npool; i++)
-        if (a->pool[i].active && a->pool[i].in->partner == p)
+        if (a->pool[i].active && a->pool[i].job.cfg == cfg)
             return 1;
+    return 0;
+}
+
+void bd_dispatch_retarget_plugins(bd_agent *a, const bd_config *cfg, const bd_plugins *plugins)
+{
+    for (int i = 0; i < a->npool; i++)
+        if (a->pool[i].active && a->pool[i].job.cfg == cfg)
+            a->pool[i].job.plugins = plugins;
+}
+
+int bd_dispatch_resize(bd_agent *a, int workers)
+{
+    if (workers <= a->npool)
+        return 0;
+    bd_inflight *pool = realloc(a->pool, (size_t)workers * sizeof *pool);
+    if (!pool)
+        return -1;
+    memset(pool + a->npool, 0, (size_t)(workers - a->npool) * sizeof *pool);
+    a->pool = pool;
+    a->npool = workers;
     return 0;
 }
 
@@ -99,8 +136,11 @@ static void count_outcome(bd_agent *a, const bd_job *j)
         a->stats.rejected++;
 }
 
-static void leave_for_retry(bd_agent *a, const char *claim_id, const char *what)
+static void leave_for_retry(bd_agent *a, const char *partner, const char *claim_id, const char *what)
 {
+    bd_pstats_file(&a->pstats, partner, BD_FS_RETRY);
+    bd_pstats_error(&a->pstats, partner, "claim %s: %s; retried in %.0f s", claim_id, what, a->cfg->retry_interval);
+    a->report_dirty = 1;
     a->internal_errors++;
     a->stats.retried++;
     a->next_claim_retry = bd_monotonic() + a->cfg->retry_interval;
@@ -114,10 +154,11 @@ static void leave_for_retry(bd_agent *a, const char *claim_id, const char *what)
 static void handle_incomplete(bd_agent *a, bd_inflight *f)
 {
     a->stats.incomplete++;
+    bd_pstats_file(&a->pstats, f->in->partner->name, BD_FS_INCOMPLETE);
     log_info("partner %s: %s is not complete yet (%s); giving it back to the inbox", f->in->partner->name,
              f->job.r.file, f->job.r.reason);
     if (bd_claim_release(f->in, f->claim_path, f->job.r.file) < 0)
-        leave_for_retry(a, f->job.r.id, "cannot give an incomplete file back to the inbox");
+        leave_for_retry(a, f->in->partner->name, f->job.r.id, "cannot give an incomplete file back to the inbox");
 }
 
 static void commit_outcome(bd_agent *a, bd_inflight *f)
@@ -130,17 +171,20 @@ static void commit_outcome(bd_agent *a, bd_inflight *f)
         bd_job_discard_staged(j); /* the journal does not name them: nobody else will */
     bd_job_cleanup(j, rc == -2 && strcmp(j->r.status, BD_STATUS_OK) == 0);
     if (rc < 0)
-        leave_for_retry(a, f->claim_id, "committing its outcome failed");
+        leave_for_retry(a, f->in->partner->name, f->claim_id, "committing its outcome failed");
     else {
         count_outcome(a, j);
+        bd_pstats_outcome(&a->pstats, j);
         log_outcome(j);
+        if (j->partner->receipt_mail)
+            bd_mailer_note_spooled(a->mailer);
     }
 }
 
 static void finish(bd_agent *a, bd_inflight *f)
 {
     bd_job *j = &f->job;
-    bd_worker_collect(a->cfg, j);
+    bd_worker_collect(j->cfg, j);
     if (j->input_fd > 0)
         close(j->input_fd);
     j->input_fd = 0;
@@ -150,12 +194,15 @@ static void finish(bd_agent *a, bd_inflight *f)
     } else if (j->outcome == BD_JOB_RETRY) {
         bd_worker_release(j);
         bd_job_discard_staged(j);
-        leave_for_retry(a, f->claim_id, j->r.reason);
+        leave_for_retry(a, f->in->partner->name, f->claim_id, j->r.reason);
         bd_job_cleanup(j, 0);
     } else {
         commit_outcome(a, f);
     }
     f->active = 0;
+    a->report_dirty = 1;
+    if (a->retired)
+        bd_agent_release_retired(a, 0);
 }
 
 /* ---------------------------------------------------------------- the pool */
@@ -203,8 +250,10 @@ int bd_dispatch_reap(bd_agent *a, int block)
         struct pollfd fds[256];
         int n = bd_dispatch_pollfds(a, fds, 256);
         double wait = bd_dispatch_next_deadline(a);
-        if (poll(fds, (nfds_t)n, wait < 0 ? -1 : (int)(wait * 1000) + 1) < 0 && errno != EINTR)
+        int ms = bd_notify_cap_ms(wait < 0 ? -1 : (int)(wait * 1000) + 1);
+        if (poll(fds, (nfds_t)n, ms) < 0 && errno != EINTR)
             return finished;
+        bd_notify_watchdog(); /* a long file in every worker must not look like a hung agent */
     }
 }
 
@@ -216,6 +265,8 @@ void bd_dispatch_drain(bd_agent *a)
 
 static bd_inflight *free_slot(bd_agent *a)
 {
+    if (bd_dispatch_active(a) >= a->cfg->workers)
+        return NULL; /* a reload lowered `workers` */
     for (int i = 0; i < a->npool; i++)
         if (!a->pool[i].active)
             return &a->pool[i];
@@ -246,7 +297,7 @@ void bd_dispatch_start(bd_agent *a, bd_inbox *in, const char *claim_id, const ch
     int replayed = bd_commit_replay_claim(a, claim_id);
     if (replayed != 0) {
         if (replayed < 0)
-            leave_for_retry(a, claim_id, "finishing its journaled commit failed");
+            leave_for_retry(a, in->partner->name, claim_id, "finishing its journaled commit failed");
         return;
     }
     while (bd_dispatch_busy(a, in->partner) || !free_slot(a))
@@ -261,6 +312,7 @@ void bd_dispatch_start(bd_agent *a, bd_inbox *in, const char *claim_id, const ch
     f->job.input_fd = open(f->claim_path, O_RDONLY | O_CLOEXEC); /* <0: the worker reports the error */
     if (f->job.input_fd < 0)
         f->job.input_fd = 0;
+    a->report_dirty = 1;
     if (bd_worker_start(a->cfg, &f->job) < 0)
         finish(a, f); /* could not fork: the job says why (retry) */
 }

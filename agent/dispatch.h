@@ -12,6 +12,16 @@ void bd_dispatch_free(struct bd_agent *a);
 /* Is a file of this partner in a worker now? Its next file waits, so that a
  * partner's files (ID-sync before traits) are processed in order. */
 int bd_dispatch_busy(const struct bd_agent *a, const struct bd_partner *p);
+/* Files of this partner (by name) in a worker now. */
+int bd_dispatch_partner_active(const struct bd_agent *a, const char *partner);
+/* Does a file in flight run under this configuration (one replaced by a reload)? */
+struct bd_config;
+int bd_dispatch_uses_config(const struct bd_agent *a, const struct bd_config *cfg);
+/* The files in flight under cfg use these plugins (moved into a retired generation). */
+struct bd_plugins;
+void bd_dispatch_retarget_plugins(struct bd_agent *a, const struct bd_config *cfg, const struct bd_plugins *plugins);
+/* Grow the pool to `workers` slots (a reload raised the setting). */
+int bd_dispatch_resize(struct bd_agent *a, int workers);
 /* Start a claimed file in a worker; waits for a free worker (and for the
  * partner's previous file) first, committing what finishes meanwhile. */
 void bd_dispatch_start(struct bd_agent *a, struct bd_inbox *in, const char *claim_id, const char *claim_path,

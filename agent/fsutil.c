@@ -153,7 +153,9 @@ int bd_rename_durable(const char *from, const char *to, int noreplace)
     return 0;
 }
 
-int bd_write_file_durable(const char *path, const void *data, size_t len, mode_t mode)
+/* durable: fsync the file and its folder. Not durable (status, metrics): the exact mode, whatever the umask
+ * (node_exporter reads the metrics as another user); workers only write durably (no fchmod in their sandbox). */
+static int write_file(const char *path, const void *data, size_t len, mode_t mode, int durable)
 {
     char tmp[PATH_MAX];
     if (bd_fmt(tmp, sizeof tmp, "%s.bdtmp.%ld", path, (long)getpid()) < 0)
@@ -161,7 +163,7 @@ int bd_write_file_durable(const char *path, const void *data, size_t len, mode_t
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return -1;
-    if (bd_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (bd_write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0) || (!durable && fchmod(fd, mode) < 0)) {
         int saved = errno;
         close(fd);
         unlink(tmp);
@@ -174,7 +176,17 @@ int bd_write_file_durable(const char *path, const void *data, size_t len, mode_t
         errno = saved;
         return -1;
     }
-    return bd_fsync_parent(path);
+    return durable ? bd_fsync_parent(path) : 0;
+}
+
+int bd_write_file_durable(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return write_file(path, data, len, mode, 1);
+}
+
+int bd_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return write_file(path, data, len, mode, 0);
 }
 
 int bd_path_join(char *out, size_t outlen, const char *dir, const char *name)

@@ -15,6 +15,8 @@ int bd_rename_noreplace(const char *from, const char *to);
 int bd_rename_durable(const char *from, const char *to, int noreplace);
 /* write a whole file: temp name, fsync, rename, fsync folder */
 int bd_write_file_durable(const char *path, const void *data, size_t len, mode_t mode);
+/* the same without the fsyncs: readers never see a partial file, a crash may lose it (status, metrics) */
+int bd_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 int bd_path_join(char *out, size_t outlen, const char *dir, const char *name);
 const char *bd_basename(const char *path);
 int bd_dirname(char *out, size_t outlen, const char *path);

@@ -19,6 +19,9 @@ typedef enum bd_job_outcome {
     BD_JOB_RETRY,          /* our fault (disk, store): keep it claimed and retry later */
 } bd_job_outcome;
 
+/* Why a worker failed a file, for the metrics. */
+typedef enum bd_worker_fault { BD_FAULT_NONE = 0, BD_FAULT_CRASH, BD_FAULT_TIMEOUT, BD_FAULT_MEMORY } bd_worker_fault;
+
 typedef struct bd_job {
     /* inputs */
     const bd_config *cfg;
@@ -38,6 +41,7 @@ typedef struct bd_job {
 
     /* results */
     bd_job_outcome outcome;
+    bd_worker_fault fault;
     bd_receipt r;
     bd_file_info info;
     int has_outbox;

@@ -9,6 +9,17 @@
 
 static int log_level = BD_LOG_INFO;
 static int log_to_journal = -1; /* -1: not decided yet */
+static char last_error[512];     /* for a refused reload's reason */
+
+const char *bd_log_last_error(void)
+{
+    return last_error;
+}
+
+void bd_log_clear_last_error(void)
+{
+    last_error[0] = '\0';
+}
 
 void bd_log_set_level(int level)
 {
@@ -43,6 +54,8 @@ void bd_vlog(int level, const char *fmt, va_list ap)
         log_to_journal = getenv("JOURNAL_STREAM") != NULL;
     char msg[2048];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    if (level == BD_LOG_ERROR)
+        snprintf(last_error, sizeof last_error, "%.*s", (int)sizeof last_error - 1, msg);
     if (log_to_journal) {
         fprintf(stderr, "<%d>%s\n", level, msg);
     } else {

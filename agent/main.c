@@ -18,7 +18,8 @@ static void usage(FILE *f)
             "Receive partners' batch data files: claim, decode, parse, match, write the outbox, receipt.\n"
             "\n"
             "commands:\n"
-            "  run      [-c FILE]   watch every inbox until SIGTERM or SIGINT (foreground daemon)\n"
+            "  run      [-c FILE]   watch every inbox until SIGTERM or SIGINT (foreground daemon);\n"
+            "                       SIGHUP reloads the configuration (validated first, kept on errors)\n"
             "  once     [-c FILE]   process every file that is complete now, then exit\n"
             "  check    [-c FILE] [--connect]\n"
             "                       validate the configuration, its folders, plugins and SFTP key files;\n"
@@ -27,6 +28,9 @@ static void usage(FILE *f)
             "                       parse files as the agent would and print their receipts (no side effects)\n"
             "  plugin-test [--option KEY=VALUE]... [--timeout S] PLUGIN.so FILE...\n"
             "                       run a plugin through the sandboxed worker; print its records and receipt\n"
+            "  status   [-c FILE] [--json]\n"
+            "                       what the running agent reports: per partner the backlog, files in flight,\n"
+            "                       the oldest waiting file, the last receipt and recent errors\n"
             "  plugins  [-c FILE] [--plugin-dir DIR]\n"
             "                       list the plugins of plugin_dir (name, version, ABI, file patterns, path)\n"
             "                       and the files refused, with why\n"
@@ -83,8 +87,9 @@ static int run_agent(const char *config, int once)
         return 2;
     }
     int rc = once ? bd_agent_once(&a) : bd_agent_run(&a);
+    bd_config *current = a.cfg; /* a reload may have replaced (and freed) the first one */
     bd_agent_close(&a);
-    bd_config_free(cfg);
+    bd_config_free(current);
     return rc;
 }
 
@@ -107,6 +112,8 @@ int main(int argc, char **argv)
         return bd_cmd_validate(argc - 1, argv + 1);
     if (!strcmp(cmd, "plugins"))
         return bd_cmd_plugins(argc - 1, argv + 1);
+    if (!strcmp(cmd, "status"))
+        return bd_cmd_status(argc - 1, argv + 1);
     if (!strcmp(cmd, "plugin-test"))
         return bd_cmd_plugin_test(argc - 1, argv + 1);
     const char *config = BD_DEFAULT_CONFIG;

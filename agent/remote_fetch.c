@@ -6,6 +6,7 @@
 #include "fsutil.h"
 #include "inbox.h"
 #include "log.h"
+#include "shared_stats.h"
 #include "strutil.h"
 #include <dirent.h>
 #include <errno.h>
@@ -372,6 +373,11 @@ static int list_inbox(bd_fetcher *f)
             observe(f, &e[i]);
     bd_sftp_entries_free(e, n);
     forget_unseen(f);
+    int64_t oldest = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (!oldest || f->items[i].mtime < oldest)
+            oldest = f->items[i].mtime;
+    bd_shared_remote_backlog(f->p->name, f->n, oldest);
     return 0;
 }
 

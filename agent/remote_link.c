@@ -2,6 +2,7 @@
 #include "config.h"
 #include "remote_link.h"
 #include "log.h"
+#include "shared_stats.h"
 #include "strutil.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -45,6 +46,8 @@ bd_sftp_class bd_link_failed(bd_remote_link *l, bd_sftp_class c, const char *wha
 {
     log_error("partner %s: sftp %s@%s:%d: %s failed (%s): %s", l->partner, l->r->user, l->r->host, l->r->port, what,
               bd_sftp_class_name(c), err);
+    bd_shared_sftp_error(l->partner, c, "sftp %s@%s:%d: %s failed (%s): %s", l->r->user, l->r->host, l->r->port,
+                         what, bd_sftp_class_name(c), err);
     if (c == BD_SFTP_TRANSIENT || (l->s && !bd_sftp_alive(l->s)))
         bd_link_drop(l);
     return c;
@@ -80,6 +83,8 @@ int bd_link_up(bd_remote_link *l, int *fresh)
         bd_link_drop(l);
         log_error("partner %s: cannot connect to sftp://%s@%s:%d (%s): %s; retrying in %.0f s", l->partner,
                   l->r->user, l->r->host, l->r->port, bd_sftp_class_name(cls), err, l->next_try - bd_monotonic());
+        bd_shared_sftp_error(l->partner, cls, "cannot connect to sftp://%s@%s:%d (%s): %s", l->r->user, l->r->host,
+                             l->r->port, bd_sftp_class_name(cls), err);
         return 0;
     }
     l->backoff = 0;

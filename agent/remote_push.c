@@ -4,6 +4,7 @@
 #include "fsutil.h"
 #include "inbox.h"
 #include "log.h"
+#include "shared_stats.h"
 #include "strutil.h"
 #include <errno.h>
 #include <jansson.h>
@@ -57,6 +58,8 @@ static int push_file(bd_pusher *u, const char *local, const char *remote_name)
     }
     log_error("partner %s: push of %s failed (%s): %s; it stays queued", u->p->name, remote_name,
               bd_sftp_class_name(c), err);
+    bd_shared_sftp_error(u->p->name, c, "push of %s to %s:%d failed (%s): %s", remote_name, u->r->host, u->r->port,
+                         bd_sftp_class_name(c), err);
     return -1;
 }
 

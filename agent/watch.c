@@ -25,6 +25,12 @@ int bd_watch_add(bd_watch *w, const char *dir)
     return wd;
 }
 
+void bd_watch_rm(bd_watch *w, int wd)
+{
+    if (wd >= 0 && inotify_rm_watch(w->fd, wd) < 0 && errno != EINVAL)
+        log_debug("inotify_rm_watch(%d): %s", wd, strerror(errno));
+}
+
 int bd_watch_read(bd_watch *w, bd_watch_fn cb, void *arg, int *overflow, int *gone)
 {
     char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));

@@ -10,6 +10,7 @@ typedef void (*bd_watch_fn)(int wd, const char *name, void *arg);
 
 int bd_watch_open(bd_watch *w);
 int bd_watch_add(bd_watch *w, const char *dir); /* the watch descriptor, -1 on error (errno) */
+void bd_watch_rm(bd_watch *w, int wd);
 /* Drain pending events. *overflow is set when events were lost (rescan everything);
  * *gone is set when a watched folder disappeared (re-add it later). */
 int bd_watch_read(bd_watch *w, bd_watch_fn cb, void *arg, int *overflow, int *gone);

@@ -194,6 +194,7 @@ static void adopt_result(bd_job *j, const result_msg *m, const shared_state *sh,
         snprintf(why, sizeof why, "plugin %s ran out of memory (plugin_memory_limit %llu bytes) at line %llu",
                  plugin_name(j), (unsigned long long)cfg->plugin_memory_limit, (unsigned long long)sh->line);
         bd_job_fail(j, BD_JOB_FAILED, why);
+        j->fault = BD_FAULT_MEMORY;
     }
 }
 
@@ -267,8 +268,11 @@ static void collect(const bd_config *cfg, bd_job *j, worker_handle *w, shared_st
         char why[512];
         describe_death(cfg, j, sh, status, got < 0, why, sizeof why);
         fail_job(cfg, j, why, w->pid);
-        if (got == 0 && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP)
+        j->fault = got < 0 ? BD_FAULT_TIMEOUT : BD_FAULT_CRASH;
+        if (got == 0 && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP) {
             j->outcome = BD_JOB_RETRY; /* our setup, not the file: keep it claimed and retry */
+            j->fault = BD_FAULT_NONE;
+        }
     }
     if (w->cmd_fd >= 0)
         close(w->cmd_fd);

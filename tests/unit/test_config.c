@@ -108,6 +108,41 @@ static void test_remote_good(void)
     bd_config_free(cfg);
 }
 
+static void test_ops_good(void)
+{
+    char *errors = NULL;
+    const char *path = write_conf("ops.conf",
+                                  "state_dir = \"st\"; metrics_file = \"m/bd.prom\"; metrics_interval = 5;\n"
+                                  "sendmail = \"/usr/bin/msmtp\";\n"
+                                  "partners = ( { name = \"acme\"; inbox = \"in\";\n"
+                                  "  receipt_mail = { to = [ \"ops@example.com\", \"root\" ]; from = \"bd@example.com\"; }; } );\n");
+    bd_config *cfg = bd_config_load(path, &errors);
+    TAP_OK(cfg != NULL, "operations settings load");
+    if (!cfg) {
+        printf("# %s", errors ? errors : "");
+        free(errors);
+        return;
+    }
+    char want[600];
+    snprintf(want, sizeof want, "%s/st/status.json", dir);
+    TAP_EQ_STR(cfg->status_file, want, "status_file defaults to state_dir/status.json");
+    snprintf(want, sizeof want, "%s/m/bd.prom", dir);
+    TAP_EQ_STR(cfg->metrics_file, want, "metrics_file resolved");
+    TAP_OK(cfg->metrics_interval == 5, "metrics_interval");
+    TAP_EQ_STR(cfg->sendmail, "/usr/bin/msmtp", "sendmail");
+    const bd_partner *p = bd_config_partner(cfg, "acme");
+    TAP_OK(p && p->receipt_mail && p->receipt_mail->nto == 2, "receipt_mail: two recipients");
+    TAP_EQ_STR(p && p->receipt_mail ? p->receipt_mail->to[1] : NULL, "root", "a local user name is an address");
+    TAP_EQ_STR(p && p->receipt_mail ? p->receipt_mail->subject_prefix : NULL, "[batchdrop]", "default subject prefix");
+    bd_config_free(cfg);
+    path = write_conf("ops_default.conf", "partners = ( );\n");
+    cfg = bd_config_load(path, &errors);
+    TAP_OK(cfg && !cfg->metrics_file && cfg->metrics_interval == 15, "metrics off by default, interval 15 s");
+    TAP_EQ_STR(cfg ? cfg->sendmail : NULL, "/usr/sbin/sendmail", "sendmail default");
+    bd_config_free(cfg);
+    free(errors);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -139,6 +174,18 @@ int main(void)
                  "partners = ( { name = \"a\"; inbox = \"i\"; remote_receipts = true; } );\n",
                  "'remote_receipts' needs a 'remote_outbox'");
     test_remote_good();
+    test_ops_good();
+    expect_error("mail_inject.conf",
+                 "partners = ( { name = \"a\"; inbox = \"i\";\n  receipt_mail = { to = [ \"x@y\\nBcc: z@w\" ]; }; } );\n",
+                 "mail_inject.conf:2: receipt_mail 'to': \"x@y?Bcc: z@w\" is not a mail address");
+    expect_error("mail_noto.conf", "partners = ( { name = \"a\"; inbox = \"i\"; receipt_mail = { from = \"a@b\"; }; } );\n",
+                 "receipt_mail needs 'to'");
+    expect_error("mail_key.conf",
+                 "partners = ( { name = \"a\"; inbox = \"i\"; receipt_mail = { to = [ \"a@b\" ]; form = \"a@b\"; }; } );\n",
+                 "unknown setting 'form' in receipt_mail (did you mean 'from'?)");
+    expect_error("mail_dash.conf", "partners = ( { name = \"a\"; inbox = \"i\"; receipt_mail = { to = [ \"-oQ/tmp\" ]; }; } );\n",
+                 "is not a mail address");
+    expect_error("metrics_iv.conf", "metrics_interval = 0;\n", "'metrics_interval' = 0 is out of range");
     char *errors = NULL;
     TAP_OK(bd_config_load("/nonexistent/batchdrop.conf", &errors) == NULL, "a missing file is refused");
     TAP_OK(errors && strstr(errors, "/nonexistent/batchdrop.conf:0: cannot read the file"), "and named");
