@@ -370,9 +370,12 @@ is "$(find "$INBOXES/acme" -maxdepth 1 -type f | wc -l)" 0 "acme drop: the inbox
 
 # ---------------------------------------------------------------- e. reload: refused, then accepted
 cp "$CONF" "$W/good.conf"
-{ cat "$W/good.conf"; echo 'partners = ( { name = "broken" '; } > "$CONF"
-! batchdrop check -c "$CONF" > /dev/null 2>&1
-ok $? "the broken conffile is refused by batchdrop check"
+{ cat "$W/good.conf"; echo 'broken = ;'; } > "$CONF"
+batchdrop check -c "$CONF" > "$W/check.out" 2>&1
+st=$?
+[ $st -ne 0 ] && grep -q 'syntax error' "$W/check.out"
+ok $? "the broken conffile is refused by batchdrop check (syntax error)"
+diag < "$W/check.out"
 kill -HUP "$DAEMON"
 wait_until log_has "reload refused"
 ok $? "SIGHUP with a broken conffile: the daemon logs 'reload refused'"
