@@ -1,6 +1,7 @@
 /* commit.c: journaled, crash-redoable publication of a job's outcome: outbox renames, receipt, archive/quarantine. */
 #include "config.h"
 #include "commit.h"
+#include "crashpoint.h"
 #include "fsutil.h"
 #include "log.h"
 #include "mailer.h"
@@ -182,20 +183,27 @@ static int replay(bd_agent *a, const char *claim_id, json_t *jr)
     if (!state || !line)
         return -1;
     if (strcmp(state, "committing") == 0) {
-        if (do_renames(json_object_get(jr, "renames")) < 0 || append_receipt_once(a, claim_id, line) < 0)
+        if (do_renames(json_object_get(jr, "renames")) < 0)
             return -1;
+        bd_crashpoint("after-outbox-rename");
+        if (append_receipt_once(a, claim_id, line) < 0)
+            return -1;
+        bd_crashpoint("after-receipt");
         if (write_markers(jr) < 0) {
             log_error("claim %s: cannot queue the remote hand-off: %s", claim_id, strerror(errno));
             return -1;
         }
+        bd_crashpoint("after-markers");
         if (mark_done(a, claim_id, jr) < 0)
             return -1;
+        bd_crashpoint("before-archive");
     }
     if (finish_source(jr) < 0) {
         log_error("claim %s: cannot archive %s: %s", claim_id,
                   json_string_value(json_object_get(jr, "claim")), strerror(errno));
         return -1;
     }
+    bd_crashpoint("after-archive");
     if (bd_ledger_journal_delete(a->ledger, claim_id, err, sizeof err) < 0) {
         log_error("claim %s: %s", claim_id, err);
         return -1;
@@ -402,6 +410,8 @@ int bd_commit_job(bd_agent *a, bd_job *j, const char *claim_id, const char *clai
         j->batch_abort(j);
     if (ok && commit_idsync(j) < 0)
         return -1;
+    if (ok && j->r.c.id_mappings)
+        bd_crashpoint("after-idsync-commit");
     int quarantine = dup ? was_rejected : !ok;
     json_t *jr = build_journal(a, j, claim_id, claim_path, quarantine);
     if (!jr) {
@@ -409,6 +419,8 @@ int bd_commit_job(bd_agent *a, bd_job *j, const char *claim_id, const char *clai
         return -1;
     }
     int rc = journal_intent(a, j, claim_id, jr, ok && j->r.sha256[0]);
+    if (rc == 0)
+        bd_crashpoint("after-journal");
     if (rc == 0 && replay(a, claim_id, jr) < 0)
         rc = -2;
     json_decref(jr);

@@ -216,8 +216,8 @@ static void requeue_claim(const bd_inbox *cin, const char *claim_id, const char 
 {
     bd_agent *a = arg;
     bd_inbox *in = (bd_inbox *)cin;
-    if (a->stopping || bd_dispatch_has_claim(a, claim_id))
-        return; /* already in a worker */
+    if (a->stopping || bd_dispatch_has_claim(a, claim_id) || bd_dispatch_held(a, in->partner))
+        return; /* already in a worker, or an earlier file of the partner waits for its retry */
     if (!in->remote)
         log_info("partner %s: resuming %s (claim %s)", in->partner->name, name, claim_id);
     process_claim(a, in, claim_id, claim_path, name, 0);
@@ -226,6 +226,8 @@ static void requeue_claim(const bd_inbox *cin, const char *claim_id, const char 
 static void requeue_claims(bd_agent *a)
 {
     a->next_claim_retry = 0;
+    for (size_t i = 0; i < a->pstats.n; i++)
+        a->pstats.v[i].held = 0; /* set again by a file that fails again */
     for (size_t i = 0; i < a->ninboxes && !a->stopping; i++)
         if (bd_claim_each(&a->inboxes[i], requeue_claim, a) < 0)
             log_error("partner %s: cannot list %s: %s", a->inboxes[i].partner->name, a->inboxes[i].claim_dir,
@@ -323,6 +325,8 @@ static bd_ready_result on_ready(bd_inbox *in, const char *name, int truncated_is
     char claim_id[BD_CLAIM_ID_MAX], claim_path[PATH_MAX];
     if (stop_requested(a))
         return BD_READY_STOP;
+    if (bd_dispatch_held(a, in->partner))
+        return BD_READY_LATER; /* an earlier file waits for its retry: keep the partner's order */
     if (bd_dispatch_busy(a, in->partner)) {
         a->deferred++; /* the partner's previous file is still in a worker: keep its order */
         return BD_READY_LATER;
@@ -347,8 +351,8 @@ static double poll_inboxes(bd_agent *a)
     double next = -1;
     for (size_t i = 0; i < a->ninboxes && !a->stopping; i++) {
         int stopped;
-        if (a->inboxes[i].remote)
-            continue;
+        if (a->inboxes[i].remote || bd_dispatch_held(a, a->inboxes[i].partner))
+            continue; /* held: not even probed until the retry */
         double w = bd_inbox_poll(&a->inboxes[i], a->cfg->incomplete_timeout, on_ready, a, &stopped);
         if (w >= 0 && (next < 0 || w < next))
             next = w;

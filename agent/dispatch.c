@@ -71,6 +71,12 @@ int bd_dispatch_busy(const bd_agent *a, const bd_partner *p)
     return bd_dispatch_partner_active(a, p->name) > 0;
 }
 
+int bd_dispatch_held(const bd_agent *a, const bd_partner *p)
+{
+    const bd_pstat *ps = bd_pstats_find(&a->pstats, p->name);
+    return ps && ps->held;
+}
+
 int bd_dispatch_uses_config(const bd_agent *a, const bd_config *cfg)
 {
     for (int i = 0; i < a->npool; i++)
@@ -138,6 +144,9 @@ static void count_outcome(bd_agent *a, const bd_job *j)
 
 static void leave_for_retry(bd_agent *a, const char *partner, const char *claim_id, const char *what)
 {
+    bd_pstat *ps = bd_pstats_get(&a->pstats, partner);
+    if (ps)
+        ps->held = 1; /* its next files wait: an ID-sync file retried must still come before the traits */
     bd_pstats_file(&a->pstats, partner, BD_FS_RETRY);
     bd_pstats_error(&a->pstats, partner, "claim %s: %s; retried in %.0f s", claim_id, what, a->cfg->retry_interval);
     a->report_dirty = 1;
@@ -181,6 +190,41 @@ static void commit_outcome(bd_agent *a, bd_inflight *f)
     }
 }
 
+/* Workers killed from outside, per claim: a file is retried BD_KILLED_ATTEMPTS - 1 times, then fails. */
+#define BD_KILLED_ATTEMPTS 3
+static struct {
+    char claim_id[BD_CLAIM_ID_MAX];
+    int kills;
+} killed[64];
+static unsigned killed_next;
+
+/* Count one more kill of this claim's worker; 1 when it reached BD_KILLED_ATTEMPTS. */
+static int killed_again(const char *claim_id)
+{
+    for (size_t i = 0; i < sizeof killed / sizeof killed[0]; i++)
+        if (strcmp(killed[i].claim_id, claim_id) == 0)
+            return ++killed[i].kills >= BD_KILLED_ATTEMPTS;
+    size_t k = killed_next++ % (sizeof killed / sizeof killed[0]);
+    snprintf(killed[k].claim_id, sizeof killed[k].claim_id, "%s", claim_id);
+    killed[k].kills = 1;
+    return 0;
+}
+
+/* A worker killed from outside: retried, unless it was the BD_KILLED_ATTEMPTS-th time (then it fails). */
+static int given_up_after_kills(bd_agent *a, bd_inflight *f)
+{
+    bd_job *j = &f->job;
+    if (j->fault != BD_FAULT_KILLED)
+        return 0;
+    bd_pstats_fault(&a->pstats, f->in->partner->name, BD_FAULT_KILLED);
+    if (!killed_again(f->claim_id))
+        return 0;
+    char why[sizeof j->r.reason];
+    snprintf(why, sizeof why, "%.900s; %d times in a row: given up", j->r.reason, BD_KILLED_ATTEMPTS);
+    bd_job_fail(j, BD_JOB_FAILED, why);
+    return 1;
+}
+
 static void finish(bd_agent *a, bd_inflight *f)
 {
     bd_job *j = &f->job;
@@ -191,6 +235,8 @@ static void finish(bd_agent *a, bd_inflight *f)
     if (j->outcome == BD_JOB_INCOMPLETE) {
         handle_incomplete(a, f);
         bd_job_cleanup(j, 0);
+    } else if (j->outcome == BD_JOB_RETRY && given_up_after_kills(a, f)) {
+        commit_outcome(a, f); /* as failed */
     } else if (j->outcome == BD_JOB_RETRY) {
         bd_worker_release(j);
         bd_job_discard_staged(j);
@@ -302,6 +348,10 @@ void bd_dispatch_start(bd_agent *a, bd_inbox *in, const char *claim_id, const ch
     }
     while (bd_dispatch_busy(a, in->partner) || !free_slot(a))
         bd_dispatch_reap(a, 1);
+    if (bd_dispatch_held(a, in->partner)) {
+        a->next_claim_retry = a->next_claim_retry > 0 ? a->next_claim_retry : bd_monotonic() + a->cfg->retry_interval;
+        return; /* the partner's previous file failed meanwhile: this one stays claimed and follows it */
+    }
     bd_inflight *f = free_slot(a);
     f->in = in;
     snprintf(f->claim_id, sizeof f->claim_id, "%s", claim_id);

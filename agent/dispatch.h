@@ -12,6 +12,8 @@ void bd_dispatch_free(struct bd_agent *a);
 /* Is a file of this partner in a worker now? Its next file waits, so that a
  * partner's files (ID-sync before traits) are processed in order. */
 int bd_dispatch_busy(const struct bd_agent *a, const struct bd_partner *p);
+/* Is a file of this partner left claimed for a retry? Its later files wait until the retry. */
+int bd_dispatch_held(const struct bd_agent *a, const struct bd_partner *p);
 /* Files of this partner (by name) in a worker now. */
 int bd_dispatch_partner_active(const struct bd_agent *a, const char *partner);
 /* Does a file in flight run under this configuration (one replaced by a reload)? */

@@ -20,7 +20,13 @@ typedef enum bd_job_outcome {
 } bd_job_outcome;
 
 /* Why a worker failed a file, for the metrics. */
-typedef enum bd_worker_fault { BD_FAULT_NONE = 0, BD_FAULT_CRASH, BD_FAULT_TIMEOUT, BD_FAULT_MEMORY } bd_worker_fault;
+typedef enum bd_worker_fault {
+    BD_FAULT_NONE = 0,
+    BD_FAULT_CRASH,
+    BD_FAULT_TIMEOUT,
+    BD_FAULT_MEMORY,
+    BD_FAULT_KILLED /* SIGKILL we did not send (OOM killer, an admin): retried a few times */
+} bd_worker_fault;
 
 typedef struct bd_job {
     /* inputs */

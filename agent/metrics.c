@@ -79,12 +79,14 @@ static void files_and_records(buf *b, const bd_agent *a)
 static void plugin_faults(buf *b, const bd_agent *a)
 {
     head(b, "plugin_failures_total", "counter",
-         "Files whose worker crashed, timed out (plugin_timeout) or ran out of memory (plugin_memory_limit).");
-    static const char *const kinds[] = {"crash", "timeout", "memory"};
+         "Workers that crashed, timed out (plugin_timeout), ran out of memory (plugin_memory_limit) or were killed "
+         "from outside (SIGKILL: retried).");
+    static const char *const kinds[] = {"crash", "timeout", "memory", "killed"};
     for (size_t i = 0; i < a->cfg->npartners; i++) {
         const bd_pstat *ps = stat_of(a, i);
-        uint64_t v[3] = {ps ? ps->plugin_crashes : 0, ps ? ps->plugin_timeouts : 0, ps ? ps->plugin_out_of_memory : 0};
-        for (int k = 0; k < 3; k++)
+        uint64_t v[4] = {ps ? ps->plugin_crashes : 0, ps ? ps->plugin_timeouts : 0,
+                         ps ? ps->plugin_out_of_memory : 0, ps ? ps->workers_killed : 0};
+        for (int k = 0; k < 4; k++)
             out(b, "batchdrop_plugin_failures_total{partner=\"%s\",kind=\"%s\"} %llu\n", a->cfg->partners[i].name,
                 kinds[k], (unsigned long long)v[k]);
     }

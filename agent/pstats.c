@@ -75,6 +75,15 @@ static void count_fault(bd_pstat *p, bd_worker_fault fault)
         p->plugin_timeouts++;
     else if (fault == BD_FAULT_MEMORY)
         p->plugin_out_of_memory++;
+    else if (fault == BD_FAULT_KILLED)
+        p->workers_killed++;
+}
+
+void bd_pstats_fault(bd_pstats *ps, const char *partner, int fault)
+{
+    bd_pstat *p = bd_pstats_get(ps, partner);
+    if (p)
+        count_fault(p, (bd_worker_fault)fault);
 }
 
 void bd_pstats_outcome(bd_pstats *ps, const bd_job *j)
@@ -91,7 +100,8 @@ void bd_pstats_outcome(bd_pstats *ps, const bd_job *j)
     p->records[BD_RO_INVALID] += c->invalid_ids;
     p->records[BD_RO_FORMAT_ERROR] += c->format_errors;
     p->bytes_in += j->r.bytes;
-    count_fault(p, j->fault);
+    if (j->fault != BD_FAULT_KILLED) /* counted when it happened (bd_pstats_fault) */
+        count_fault(p, j->fault);
     p->last_receipt_ms = bd_now_ms();
     snprintf(p->last_file, sizeof p->last_file, "%s", j->r.file);
     snprintf(p->last_status, sizeof p->last_status, "%s", j->r.status);

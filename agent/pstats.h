@@ -27,13 +27,14 @@ typedef struct bd_pstat {
     uint64_t files[BD_FS_COUNT];
     uint64_t records[BD_RO_COUNT];
     uint64_t bytes_in;
-    uint64_t plugin_crashes, plugin_timeouts, plugin_out_of_memory;
+    uint64_t plugin_crashes, plugin_timeouts, plugin_out_of_memory, workers_killed;
     uint64_t mails_sent, mail_failures;
     int64_t last_success_ms; /* 0 = never (since start) */
     char last_file[256], last_status[16], last_reason[300];
     int64_t last_receipt_ms;
     bd_recent_error errors[BD_RECENT_ERRORS]; /* ring, newest at (nerrors - 1) % BD_RECENT_ERRORS */
     uint64_t nerrors;
+    int held; /* a file of this partner is left claimed for a retry: its later files wait (order) */
 } bd_pstat;
 
 typedef struct bd_pstats {
@@ -50,6 +51,8 @@ void bd_pstats_free(bd_pstats *ps);
 void bd_pstats_outcome(bd_pstats *ps, const struct bd_job *j);
 /* A file given back (incomplete) or left claimed for a retry. */
 void bd_pstats_file(bd_pstats *ps, const char *partner, bd_file_status st);
+/* A worker failed a file (crash, timeout, memory, killed from outside), whatever the file's outcome. */
+void bd_pstats_fault(bd_pstats *ps, const char *partner, int fault);
 void bd_pstats_error(bd_pstats *ps, const char *partner, const char *fmt, ...) BD_PRINTF(3, 4);
 const char *bd_file_status_name(bd_file_status st);
 const char *bd_record_outcome_name(bd_record_outcome o);

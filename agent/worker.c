@@ -1,6 +1,7 @@
 /* worker.c: fork a worker per file, confine it, collect its results, and name what killed it. */
 #include "config.h"
 #include "worker.h"
+#include "crashpoint.h"
 #include "fsutil.h"
 #include "log.h"
 #include "strutil.h"
@@ -59,6 +60,7 @@ static void finish_batch(bd_job *j, int cmd_fd, int res_fd)
         j->batch = NULL;
         return;
     }
+    bd_crashpoint("worker-idsync-commit");
     reply = bd_matchbatch_commit(j->batch, err, sizeof err) == 0 ? '0' : '1';
     j->batch = NULL;
     bd_write_all(res_fd, &reply, 1);
@@ -272,6 +274,12 @@ static void collect(const bd_config *cfg, bd_job *j, worker_handle *w, shared_st
         if (got == 0 && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP) {
             j->outcome = BD_JOB_RETRY; /* our setup, not the file: keep it claimed and retry */
             j->fault = BD_FAULT_NONE;
+        } else if (got == 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+            /* not our timeout: the OOM killer or an admin. Say so; dispatch retries it a few times. */
+            snprintf(why, sizeof why, "the worker (plugin %s) was killed by SIGKILL from outside the agent at line %llu "
+                     "(the kernel's OOM killer, or an admin)", plugin_name(j), (unsigned long long)sh->line);
+            bd_job_fail(j, BD_JOB_RETRY, why);
+            j->fault = BD_FAULT_KILLED;
         }
     }
     if (w->cmd_fd >= 0)

@@ -1,0 +1,11 @@
+/* crashpoint.h: test builds only (--enable-test-hooks): die by SIGKILL at a named point when BD_CRASH_AT says so. */
+#ifndef BD_CRASHPOINT_H
+#define BD_CRASHPOINT_H
+
+#ifdef BD_TEST_HOOKS
+/* BD_CRASH_AT="name" or "name:N": SIGKILL this process at the N-th (default first) pass through `name`. */
+void bd_crashpoint(const char *name);
+#else
+#define bd_crashpoint(name) ((void)0)
+#endif
+#endif
