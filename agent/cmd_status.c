@@ -75,7 +75,12 @@ static void print_human(const json_t *root, int alive, int64_t age_ms)
     if (json_is_string(json_object_get(rl, "last")))
         printf("last reload %s: %s (%s)\n", str(rl, "last"), json_is_true(json_object_get(rl, "ok")) ? "ok" : "REFUSED",
                str(rl, "message"));
-    printf("workers: %lld of %lld busy\n\n", (long long)num(w, "busy"), (long long)num(w, "max"));
+    printf("workers: %lld of %lld busy\n", (long long)num(w, "busy"), (long long)num(w, "max"));
+    const json_t *disk = json_object_get(root, "low_disk");
+    if (json_is_true(json_object_get(disk, "low")))
+        printf("LOW DISK: %s below min_free_space (%lld MB): not claiming new files\n", str(disk, "which"),
+               (long long)(num(disk, "min_free_space") >> 20));
+    printf("\n");
     printf("%-20s %-5s %8s %9s  %9s  %s\n", "PARTNER", "FROM", "BACKLOG", "IN FLIGHT", "OLDEST", "LAST RECEIPT");
     size_t i;
     const json_t *p;

@@ -21,7 +21,7 @@ static const char *const global_keys[] = {"state_dir", "outbox", "receipts", "pl
                                           "incomplete_timeout", "retry_interval", "max_file_size",
                                           "max_decoded_size", "max_line_length", "match_map_size", "log_level",
                                           "workers", "plugin_timeout", "plugin_memory_limit", "user",
-                                          "status_file", "metrics_file", "metrics_interval", "sendmail",
+                                          "status_file", "min_free_space", "metrics_file", "metrics_interval", "sendmail",
                                           "partners", NULL};
 static const char *const partner_keys[] = {"name", "inbox", "settle", "format", "format_options", "ids",
                                            "segments", "rules", "max_lines_per_user", "remote", "remote_outbox",
@@ -237,6 +237,19 @@ static int get_size(loader *ld, const config_setting_t *group, const char *key, 
         return 0;
     cf_error(ld, s, "'%s' must be a size such as 1048576, \"512M\" or \"3G\"", key);
     return -1;
+}
+
+/* A size where 0 means "off" (min_free_space). */
+static int get_size_or_zero(loader *ld, const config_setting_t *group, const char *key, uint64_t *out)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    const char *str = s && config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
+    if (s && ((config_setting_type(s) == CONFIG_TYPE_INT && config_setting_get_int(s) == 0) ||
+              (str && strcmp(str, "0") == 0))) {
+        *out = 0;
+        return 0;
+    }
+    return get_size(ld, group, key, out);
 }
 
 static int load_options(loader *ld, const config_setting_t *group, bd_partner *p)
@@ -554,6 +567,7 @@ static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg
     rc |= get_size(ld, root, "max_file_size", &cfg->max_file_size);
     rc |= get_size(ld, root, "max_decoded_size", &cfg->max_decoded_size);
     rc |= get_size(ld, root, "match_map_size", &cfg->match_map_size);
+    rc |= get_size_or_zero(ld, root, "min_free_space", &cfg->min_free_space);
     rc |= load_log_level(ld, root, cfg);
     rc |= cf_string(ld, root, "agent_id", &agent);
     if (agent && !bd_valid_partner_name(agent)) {
@@ -586,6 +600,7 @@ void bd_config_set_defaults(bd_config *cfg)
     cfg->max_decoded_size = 5ULL << 30;  /* spec: 5 GB uncompressed */
     cfg->match_map_size = 64ULL << 30;   /* LMDB map: virtual, the file grows as needed */
     cfg->plugin_memory_limit = 4ULL << 30;
+    cfg->min_free_space = 100ULL << 20; /* room for the commit's small writes and the receipts */
 }
 
 static int make_dir_of(loader *ld, const char *path)

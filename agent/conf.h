@@ -82,6 +82,7 @@ typedef struct bd_config {
     double plugin_timeout;       /* wall-clock and CPU seconds a worker may spend on one file */
     uint64_t plugin_memory_limit; /* address-space limit of a worker (setrlimit RLIMIT_AS) */
     char *user;                  /* started as root: workers run as this user */
+    uint64_t min_free_space;     /* no new claims while the outbox or state file system has less, 0 = off */
     char *status_file;           /* kept current by `run`, read by `batchdrop status` */
     char *metrics_file;          /* Prometheus text exposition, NULL = off */
     double metrics_interval;     /* seconds between metrics_file rewrites */

@@ -349,6 +349,10 @@ static bd_ready_result on_ready(bd_inbox *in, const char *name, int truncated_is
 static double poll_inboxes(bd_agent *a)
 {
     double next = -1;
+    if (bd_disk_low(&a->disk, a->cfg)) {
+        a->report_dirty = 1;
+        return 1.0; /* look at the free space again in a second */
+    }
     for (size_t i = 0; i < a->ninboxes && !a->stopping; i++) {
         int stopped;
         if (a->inboxes[i].remote || bd_dispatch_held(a, a->inboxes[i].partner))

@@ -2,6 +2,7 @@
 #ifndef BD_DAEMON_H
 #define BD_DAEMON_H
 #include "conf.h"
+#include "diskguard.h"
 #include "inbox.h"
 #include "ledger.h"
 #include "matchstore.h"
@@ -55,6 +56,7 @@ typedef struct bd_agent {
     bd_generation *retired;
     struct bd_watch *watch; /* run: the inotify instance */
     struct bd_mailer *mailer;
+    bd_disk_state disk; /* the low-disk guard (diskguard.c) */
 } bd_agent;
 
 int bd_agent_open(bd_agent *a, bd_config *cfg);

@@ -233,7 +233,13 @@ static int host_emit_idsync(bd_host_ctx *ctx, const bd_idsync_row *row)
     for (size_t i = 1; i < row->ncols; i++) {
         if (j->batch && bd_matchbatch_put(j->batch, j->info.dpids[i], row->cols[i], row->col_lens[i], to_dpid,
                                           row->cols[0], row->col_lens[0]) < 0) {
-            host_stop(j, "writing the match store");
+            if (errno == ENOSPC) { /* MDB_MAP_FULL: the map, not the disk */
+                char what[160];
+                snprintf(what, sizeof what, "the match store is full (match_map_size %llu bytes): raise "
+                         "match_map_size and restart the agent", (unsigned long long)j->cfg->match_map_size);
+                host_stop(j, what);
+            } else
+                host_stop(j, "writing the match store");
             return -1;
         }
         j->r.c.id_mappings++;

@@ -151,6 +151,11 @@ static void agent_wide(buf *b, const bd_agent *a)
     head(b, "match_store_bytes", "gauge", "Disk space used by the ID-match table's file.");
     if (bd_fmt(path, sizeof path, "%s/match/data.mdb", a->cfg->state_dir) == 0 && stat(path, &st) == 0)
         out(b, "batchdrop_match_store_bytes %llu\n", (unsigned long long)st.st_blocks * 512ULL);
+    head(b, "low_disk", "gauge", "1 while the outbox or state file system is below min_free_space (no new claims).");
+    out(b, "batchdrop_low_disk %d\n", a->disk.low);
+    head(b, "free_bytes", "gauge", "Bytes available to the agent on the outbox and state_dir file systems.");
+    out(b, "batchdrop_free_bytes{dir=\"outbox\"} %llu\n", (unsigned long long)a->disk.outbox_free);
+    out(b, "batchdrop_free_bytes{dir=\"state_dir\"} %llu\n", (unsigned long long)a->disk.state_free);
     head(b, "workers_busy", "gauge", "Worker processes busy now.");
     out(b, "batchdrop_workers_busy %d\n", bd_dispatch_active(a));
     head(b, "workers_max", "gauge", "The workers setting.");

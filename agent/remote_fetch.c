@@ -425,6 +425,8 @@ int bd_fetcher_round(bd_fetcher *f)
         return -1;
     if (f->n > 1)
         qsort(f->items, f->n, sizeof *f->items, by_name); /* ID-sync files before trait files */
+    if (bd_disk_low(&f->disk, f->cfg))
+        return 0; /* listed (the backlog stays visible), not downloaded */
     double now = bd_monotonic();
     for (size_t i = 0; i < f->n; i++) {
         if (!ready(f, &f->items[i], now))

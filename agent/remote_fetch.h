@@ -2,6 +2,7 @@
 #ifndef BD_REMOTE_FETCH_H
 #define BD_REMOTE_FETCH_H
 #include "conf.h"
+#include "diskguard.h"
 #include "remote_link.h"
 #include <limits.h>
 #include <stdint.h>
@@ -32,6 +33,7 @@ typedef struct bd_fetcher {
     double done_retry_at; /* monotonic: a failed delete/move on the server waits until then */
     unsigned seq;
     unsigned long downloads;
+    bd_disk_state disk; /* no downloads while state_dir is below min_free_space */
 } bd_fetcher;
 
 int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p);

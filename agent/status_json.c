@@ -86,6 +86,13 @@ static json_t *reload_json(const bd_agent *a)
                      (json_int_t)a->reloads_failed);
 }
 
+static json_t *disk_json(const bd_agent *a)
+{
+    return json_pack("{s:b, s:s?, s:I, s:I, s:I}", "low", a->disk.low, "which", a->disk.low ? a->disk.which : NULL,
+                     "outbox_free_bytes", (json_int_t)a->disk.outbox_free, "state_free_bytes",
+                     (json_int_t)a->disk.state_free, "min_free_space", (json_int_t)a->cfg->min_free_space);
+}
+
 char *bd_status_json(const bd_agent *a)
 {
     json_t *parts = json_array();
@@ -94,12 +101,12 @@ char *bd_status_json(const bd_agent *a)
         if (p)
             json_array_append_new(parts, p);
     }
-    json_t *root = json_pack("{s:i, s:s, s:I, s:s, s:s, s:o, s:o, s:I, s:o, s:{s:i, s:i}, s:o}", "format", 1,
+    json_t *root = json_pack("{s:i, s:s, s:I, s:s, s:s, s:o, s:o, s:I, s:o, s:{s:i, s:i}, s:o, s:o}", "format", 1,
                              "version", PACKAGE_VERSION, "pid", (json_int_t)getpid(), "agent_id", a->cfg->agent_id,
                              "config", a->cfg->path, "started", time_or_null(a->started_ms), "updated",
                              time_or_null(bd_now_ms()), "updated_ms", (json_int_t)bd_now_ms(), "reload",
                              reload_json(a), "workers", "max", a->cfg->workers, "busy", bd_dispatch_active(a),
-                             "partners", parts ? parts : json_array());
+                             "low_disk", disk_json(a), "partners", parts ? parts : json_array());
     if (!root)
         return NULL;
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

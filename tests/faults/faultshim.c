@@ -1,6 +1,7 @@
 /* faultshim.c: LD_PRELOAD fault injector for the tests: make open/write/fsync/rename fail with a chosen errno on matching paths. */
 /*
- * Control file: $BD_FAULTS_FILE, re-read when it changes (checked at most every 20 ms), one rule a line:
+ * Control file: $BD_FAULTS_FILE, re-read when it changes (checked at most every 20 ms; replace it by a
+ * rename so that the change is seen whatever the time stamp granularity), one rule a line:
  *     OP PATH-SUBSTRING ERRNO-NAME [COUNT]
  * OP is open (for writing), write, fsync or rename (matched on either path). COUNT limits the
  * failures per process (default: every call). An empty or missing file injects nothing.
@@ -31,6 +32,8 @@ typedef struct rule {
 static rule rules[MAX_RULES];
 static int nrules;
 static struct timespec control_mtime;
+static ino_t control_ino;
+static off_t control_size;
 static double last_check;
 static char *fd_path[MAX_FDS]; /* what each fd we saw opened for writing names */
 
@@ -93,9 +96,12 @@ static void refresh(void)
         memset(&control_mtime, 0, sizeof control_mtime);
         return;
     }
-    if (st.st_mtim.tv_sec == control_mtime.tv_sec && st.st_mtim.tv_nsec == control_mtime.tv_nsec)
+    if (st.st_mtim.tv_sec == control_mtime.tv_sec && st.st_mtim.tv_nsec == control_mtime.tv_nsec &&
+        st.st_ino == control_ino && st.st_size == control_size)
         return;
     control_mtime = st.st_mtim;
+    control_ino = st.st_ino;
+    control_size = st.st_size;
     load_rules(file);
 }
 

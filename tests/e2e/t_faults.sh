@@ -1,0 +1,151 @@
+# t_faults.sh: disk, fsync, rename, LMDB and permission faults made real (LD_PRELOAD shim, tmpfs, chmod); retried, never lost.
+. "${BD_SRCDIR}/tests/e2e/lib.sh"
+D="$SAMPLES/demo"
+SLOW=${BD_SLOW:-1}
+SHIM="$BD_BUILDDIR/tests/faults/.libs/faultshim.so"
+FAULTS="$T/faults"
+# ASan wants to be the first library: the shim comes after it, which is fine for interposition
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+export ASAN_OPTIONS
+
+n=0
+trait() { # trait: a new, distinct trait file in $T/src, named in $f
+    n=$((n + 1))
+    f="ftp_dpm_478_$((1700001000 + n)).sync"
+    mkdir -p "$T/src"
+    printf '%038d\td_sid=%d,d_sid=24\n%038d\td_sid=26\n' "$n" "$n" "$((n + 1))" > "$T/src/$f"
+}
+put() { cp "$T/src/$1" "$2/.put.tmp" && mv "$2/.put.tmp" "$2/$1"; }
+has_receipt() { [ "$(nreceipts "$1")" -ge 1 ]; }
+injected() { grep -q " $1 .*$2" "$FAULTS.log" 2>/dev/null; }
+alive() { kill -0 "$AGENT" 2>/dev/null; }
+set_faults() { # set_faults RULE...: replace the control file (a rename: a new inode), then let the shim see it
+    printf '%s\n' "$@" > "$FAULTS.new" && mv "$FAULTS.new" "$FAULTS"
+    sleep 0.1
+}
+
+start() { # start [extra env]: `run` under the fault shim
+    (env BD_FAULTS_FILE="$FAULTS" LD_PRELOAD="$SHIM" "$@" sh -c 'exec '"${BD_WRAP:-}"' "$0" run -c "$1"' \
+        "$BD_BIN" "$T/bd.conf" 2>>"$T/agent.log") &
+    AGENT=$!
+    BG_PIDS="$BG_PIDS $AGENT"
+    wait_for grep -q running "$T/agent.log"
+}
+
+# fault NAME RULE LOG-TEXT [RECEIPTS-DURING]: inject RULE while a file arrives; the file must wait (no
+# receipt, or RECEIPTS-DURING when the fault hits after the receipt), the agent stay up and say why; once
+# the fault is cleared the file is processed, once.
+fault() {
+    name=$1 rule=$2 text=$3 during=${4:-0}
+    : > "$FAULTS.log"
+    set_faults "$rule"
+    trait
+    put "$f" "$T/inbox"
+    op=${rule%% *}
+    WAIT=$((10 * SLOW)) wait_for injected "$op" "$(echo "$rule" | cut -d' ' -f2)"
+    ok $? "$name: injected ($rule)"
+    sleep 1 # a few retries (retry_interval 0.2 s) under the fault
+    alive; ok $? "$name: the agent stays up"
+    is "$(nreceipts "$f")" "$during" "$name: receipts while the fault lasts: $during"
+    WAIT=$((5 * SLOW)) wait_for grep -q "$text" "$T/agent.log"
+    ok $? "$name: the log says why ($text)"
+    set_faults ""
+    WAIT=$((10 * SLOW)) wait_for sh -c "[ -z \"\$(ls '$T/state/claims/acme/')\" ] && grep -q '$f' '$T/log/receipts.jsonl'"
+    ok $? "$name: once the fault clears, the file is processed and its claim is gone"
+    is "$(r "$f" .status)" ok "$name: status ok"
+    is "$(nreceipts "$f")" 1 "$name: exactly one receipt"
+}
+
+mkdir -p "$T/inbox"
+cat > "$T/bd.conf" <<CONF
+state_dir = "state"; outbox = "outbox"; receipts = "log/receipts.jsonl"; plugin_dir = "$PLUGINS";
+agent_id = "faults"; match_map_size = "1G"; retry_interval = 0.2; scan_interval = 0.5; min_free_space = 0;
+partners = ( { name = "acme"; inbox = "inbox"; settle = 0; ids = "ours"; } );
+CONF
+set_faults ""
+start
+ok $? "run starts under the fault shim"
+
+fault "ENOSPC on an outbox write" "write /outbox/ ENOSPC" "No space left on device"
+fault "EIO on an outbox write" "write /outbox/ EIO" "Input/output error"
+fault "fsync failure of an outbox file" "fsync /outbox/ EIO" "Input/output error"
+fault "rename failure into the outbox" "rename /outbox/acme/ftp_acme EIO" "claim .*: committing its outcome failed"
+fault "receipts log not writable" "open /receipts.jsonl EACCES" "cannot write the receipt"
+fault "ENOSPC on the receipts log" "write /receipts.jsonl ENOSPC" "cannot write the receipt"
+fault "archive move failure" "rename /archive/ EIO" "cannot archive" 1
+fault "ledger commit failure" "fsync /ledger/ EIO" "ledger"
+
+# --- a claimed file deleted from under the agent: the worker holds it open; its outcome is still recorded
+trait
+kill -STOP "$AGENT" # hold the supervisor while the file is claimed: claim, then delete, then let it go
+put "$f" "$T/inbox"
+kill -CONT "$AGENT"
+WAIT=$((5 * SLOW)) wait_for sh -c "ls '$T/state/claims/acme/' | grep -q '$f'"
+rm -f "$T/state/claims/acme/"*"$f" 2>/dev/null
+WAIT=$((10 * SLOW)) wait_for has_receipt "$f"
+ok $? "a claimed file deleted from under the agent still gets exactly one outcome"
+alive; ok $? "and the agent stays up"
+
+kill -TERM "$AGENT"; wait "$AGENT"; is $? 0 "SIGTERM: exit status 0"
+is "$(jq -r .status "$T/log/receipts.jsonl" | sort | uniq -c | tr -s ' ' | sed 's/^ //')" "$((n)) ok" \
+   "every file ended ok, each once ($n files)"
+is "$(find "$T/outbox/acme" -maxdepth 1 -name '*.sync' | wc -l | tr -d ' ')" "$(jq -r 'select(.outbox | length > 0) | .file' "$T/log/receipts.jsonl" | wc -l | tr -d ' ')" \
+   "one outbox file per ok receipt with output, no more"
+is "$(find "$T/outbox" "$T/state" -name '*.bdtmp.*' -o -path '*/.tmp/*' -type f | wc -l | tr -d ' ')" 0 "no temp or staged file left"
+
+# --- a full LMDB map: the ID-sync file waits with a clear message; a restart with a bigger map drains it
+rm -rf "$T/inbox" "$T/state" "$T/outbox" "$T/log"; mkdir -p "$T/inbox"
+sed 's/match_map_size = "1G"/match_map_size = "256K"/; s/ids = "ours"; //' "$T/bd.conf" > "$T/bd.small"
+mv "$T/bd.small" "$T/bd.conf"
+awk 'BEGIN { for (i = 0; i < 20000; i++) printf "%038d\tID-%d\n", i + 1, i }' > "$T/src/adobe_id_0_478_1700000000.sync"
+put adobe_id_0_478_1700000000.sync "$T/inbox"
+start
+WAIT=$((10 * SLOW)) wait_for grep -q "the match store is full" "$T/agent.log"
+ok $? "LMDB map full: the log says to raise match_map_size"
+is "$(nreceipts adobe_id_0_478_1700000000.sync)" 0 "the ID-sync file waits (no receipt, not quarantined)"
+alive; ok $? "the agent stays up"
+kill -TERM "$AGENT"; wait "$AGENT"
+sed -i 's/match_map_size = "256K"/match_map_size = "64M"/' "$T/bd.conf"
+bd once -c "$T/bd.conf" 2>>"$T/agent.log"; ok $? "after a restart with a bigger map"
+is "$(r adobe_id_0_478_1700000000.sync .id_mappings)" 20000 "all 20000 mappings are applied"
+
+# --- the low-disk guard: nothing is claimed below min_free_space; it resumes when there is room
+sed -i 's/min_free_space = 0;/min_free_space = "1000T"; metrics_file = "metrics.prom"; metrics_interval = 1;/' "$T/bd.conf"
+start
+trait
+put "$f" "$T/inbox"
+WAIT=$((5 * SLOW)) wait_for grep -q "low disk: " "$T/agent.log"
+ok $? "below min_free_space: logged"
+WAIT=$((5 * SLOW)) wait_for grep -q '^batchdrop_low_disk 1' "$T/metrics.prom"
+ok $? "metrics: batchdrop_low_disk 1"
+bd status -c "$T/bd.conf" | grep -q "LOW DISK"; ok $? "status: LOW DISK"
+sleep 1
+is "$(nreceipts "$f")" 0 "the file is not claimed"
+[ -f "$T/inbox/$f" ]; ok $? "it waits in the inbox"
+sed -i 's/min_free_space = "1000T"/min_free_space = "1M"/' "$T/bd.conf"
+kill -HUP "$AGENT"
+WAIT=$((10 * SLOW)) wait_for has_receipt "$f"
+ok $? "with room again (reload), the file is processed"
+grep -q "claiming again" "$T/agent.log"; ok $? "and the log says so"
+kill -TERM "$AGENT"; wait "$AGENT"
+
+# --- a real full file system (tmpfs), when this machine lets us mount one
+if mkdir -p "$T/small" && mount -t tmpfs -o size=2m tmpfs "$T/small" 2>/dev/null; then
+    rm -rf "$T/inbox" "$T/state" "$T/outbox" "$T/log"; mkdir -p "$T/inbox"
+    sed -i 's|outbox = "outbox";|outbox = "small/outbox";|; s/min_free_space = "1M"/min_free_space = 0/;
+            s/settle = 0;/settle = 0; ids = "ours";/' "$T/bd.conf"
+    awk 'BEGIN { for (i = 0; i < 60000; i++) printf "%038d\td_sid=%d\n", i, i }' > "$T/src/ftp_dpm_478_1700009999.sync"
+    put ftp_dpm_478_1700009999.sync "$T/inbox"
+    bd once -c "$T/bd.conf" 2>>"$T/agent.log"
+    is $? 1 "tmpfs full: once reports the file left for a retry (exit 1)"
+    is "$(nreceipts ftp_dpm_478_1700009999.sync)" 0 "no receipt while the outbox is full"
+    grep -q "No space left on device" "$T/agent.log"; ok $? "the log says the device is full"
+    is "$(find "$T/small/outbox" -type f | wc -l | tr -d ' ')" 0 "no partial outbox file is left"
+    umount "$T/small"
+    sed -i 's|outbox = "small/outbox";|outbox = "outbox";|' "$T/bd.conf"
+    bd once -c "$T/bd.conf" 2>>"$T/agent.log"; ok $? "with room (the real disk), the next run processes it"
+    is "$(r ftp_dpm_478_1700009999.sync .stored)" 60000 "all 60000 records"
+else
+    echo "# mount -t tmpfs is not allowed here: the real full-disk case is skipped (the shim cases above cover ENOSPC)"
+fi
+done_testing
