@@ -93,6 +93,37 @@ is "$(find "$T/outbox/acme" -maxdepth 1 -name '*.sync' | wc -l | tr -d ' ')" "$(
    "one outbox file per ok receipt with output, no more"
 is "$(find "$T/outbox" "$T/state" -name '*.bdtmp.*' -o -path '*/.tmp/*' -type f | wc -l | tr -d ' ')" 0 "no temp or staged file left"
 
+# --- the state folder loses its permissions (an agent that is not root, as under systemd)
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && getent passwd nobody >/dev/null; then
+    U="$T/np"
+    mkdir -p "$U/inbox" && chmod 755 "$U"
+    sed 's|state_dir = "state"; outbox = "outbox"; receipts = "log/receipts.jsonl";|state_dir = "np/state"; outbox = "np/outbox"; receipts = "np/log/receipts.jsonl";|; s|inbox = "inbox"|inbox = "np/inbox"|' \
+        "$T/bd.conf" > "$U/bd.conf"
+    mv "$U/bd.conf" "$T/bd.np.conf"
+    chown -R nobody "$U"
+    (setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups sh -c 'exec '"${BD_WRAP:-}"' "$0" run -c "$1"' \
+        "$BD_BIN" "$T/bd.np.conf" 2>>"$T/np.log") &
+    NP=$!
+    BG_PIDS="$BG_PIDS $NP"
+    WAIT=$((10 * SLOW)) wait_for grep -q running "$T/np.log"
+    ok $? "an agent running as nobody starts"
+    chmod 000 "$U/state"
+    trait
+    cp "$T/src/$f" "$U/inbox/.put.tmp" && chown nobody "$U/inbox/.put.tmp" && mv "$U/inbox/.put.tmp" "$U/inbox/$f"
+    WAIT=$((10 * SLOW)) wait_for grep -q "Permission denied" "$T/np.log"
+    ok $? "state_dir without permissions: the log says Permission denied"
+    sleep 1
+    kill -0 "$NP"; ok $? "the agent stays up"
+    [ -f "$U/inbox/$f" ]; ok $? "the file waits in the inbox"
+    chmod 750 "$U/state"
+    WAIT=$((10 * SLOW)) wait_for grep -q "\"$f\"" "$U/log/receipts.jsonl"
+    ok $? "permissions back: the file is processed (at the next sweep)"
+    is "$(jq -r --arg f "$f" 'select(.file == $f) | .status' "$U/log/receipts.jsonl")" ok "once, ok"
+    kill -TERM "$NP"; wait "$NP"; is $? 0 "it stops cleanly"
+else
+    echo "# not root or no setpriv: the lost-permissions case is skipped"
+fi
+
 # --- a full LMDB map: the ID-sync file waits with a clear message; a restart with a bigger map drains it
 rm -rf "$T/inbox" "$T/state" "$T/outbox" "$T/log"; mkdir -p "$T/inbox"
 sed 's/match_map_size = "1G"/match_map_size = "256K"/; s/ids = "ours"; //' "$T/bd.conf" > "$T/bd.small"
