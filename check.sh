@@ -107,10 +107,11 @@ install_deps || exit 1
 log "autoreconf"
 autoreconf -fi > /dev/null 2>&1 || { echo "autoreconf failed"; echo "0 passed, 1 failed"; exit 1; }
 
-suite plain ""
+# --enable-test-hooks: the crash points of t_crashpoints.sh (distcheck and the .deb build without them)
+suite plain "--enable-test-hooks"
 if [ "$QUICK" -eq 0 ]; then
     SAN="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-    suite asan "CFLAGS='$SAN' LDFLAGS='-fsanitize=address,undefined'" \
+    suite asan "--enable-test-hooks CFLAGS='$SAN' LDFLAGS='-fsanitize=address,undefined'" \
         BD_SLOW=5 BD_ASAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
         LSAN_OPTIONS=suppressions=$TOP/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$TOP/tests/valgrind.supp"

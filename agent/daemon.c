@@ -282,12 +282,19 @@ static void recover(bd_agent *a)
 {
     char dir[PATH_MAX];
     for (size_t i = 0; i < a->cfg->npartners; i++) {
-        const char *p = a->cfg->partners[i].name;
-        if (bd_fmt(dir, sizeof dir, "%s/%s", a->archive_dir, p) == 0)
+        const bd_partner *p = &a->cfg->partners[i];
+        if (bd_fmt(dir, sizeof dir, "%s/%s", a->archive_dir, p->name) == 0)
             clean_temp_files(dir);
-        if (bd_fmt(dir, sizeof dir, "%s/%s", a->quarantine_dir, p) == 0)
+        if (bd_fmt(dir, sizeof dir, "%s/%s", a->quarantine_dir, p->name) == 0)
             clean_temp_files(dir);
+        /* the commit's hand-off markers (remote done/ and push/) are written by temp name and rename too */
+        const char *handoffs[] = {"done", "push"};
+        for (size_t k = 0; k < 2; k++)
+            if (bd_remote_dir(dir, sizeof dir, a->cfg, p, handoffs[k]) == 0)
+                clean_temp_files(dir);
     }
+    if (bd_fmt(dir, sizeof dir, "%s/mail", a->cfg->state_dir) == 0)
+        clean_temp_files(dir);
     if (bd_commit_recover(a) < 0)
         log_error("cannot read the commit journal");
     for (size_t i = 0; i < a->cfg->npartners; i++)

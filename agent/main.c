@@ -101,12 +101,10 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("batchdrop %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, BD_PLUGIN_ABI_MAJOR, BD_PLUGIN_ABI_MINOR);
 #ifdef BD_TEST_HOOKS
-        const char *hooks = ", test hooks: BD_CRASH_AT";
-#else
-        const char *hooks = "";
+        printf("test build: crash points (BD_CRASH_AT) compiled in; not for production\n");
 #endif
-        printf("batchdrop %s (plugin ABI %d.%d%s)\n", PACKAGE_VERSION, BD_PLUGIN_ABI_MAJOR, BD_PLUGIN_ABI_MINOR, hooks);
         return 0;
     }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {

@@ -129,6 +129,7 @@ printf 'line 1\nline 2\nline 3\nline 4\n' > "$T/evil.tmp" && mv "$T/evil.tmp" "$
 WAIT=$((5 * SLOW)) wait_for sh -c "'$BD_BIN' status -c '$T/bd.conf' --json | jq -e '.partners[] | select(.name == \"evil\") | .in_flight == 1'"
 ok $? "status: the hanging file is in flight"
 PT=100 conf "$ACME, $SLOWP, $BETA"
+starts_before=$(nlog 'SIGHUP')
 kill -HUP "$AGENT"; kill -HUP "$AGENT"; kill -HUP "$AGENT"
 WAIT=$((5 * SLOW)) wait_for nlog_ge 'configuration reloaded' 2
 ok $? "a reload while a file is in flight"
@@ -141,8 +142,8 @@ WAIT=$((5 * SLOW)) wait_for has_receipt ftp_dpm_478_1700000200.sync.1.gz
 ok $? "the new partner's inbox is watched"
 is "$(r ftp_dpm_478_1700000200.sync.1.gz .partner)" beta "and its file belongs to it"
 sleep 1
-n=$(grep -c 'SIGHUP' "$T/agent.log")
-[ "$n" -le 6 ]; ok $? "three SIGHUPs in a row: coalesced ($n reload starts for 6 signals)"
+n=$(( $(nlog 'SIGHUP') - starts_before ))
+[ "$n" -ge 1 ] && [ "$n" -le 2 ]; ok $? "three SIGHUPs in a row: coalesced ($n reloads)"
 WAIT=$((5 * SLOW)) wait_for grep -q '^RELOADING=1' "$T/notify.out"
 ok $? "RELOADING=1 sent on reload"
 WAIT=$((5 * SLOW)) wait_for lines_ge '^READY=1' "$T/notify.out" 2

@@ -66,5 +66,33 @@ mkfile ftp_dpm_478_1900000001.sync 10
 cp "$T/src/ftp_dpm_478_1900000001.sync" "$R/" && chown "$SSHD_USER:" "$R/ftp_dpm_478_1900000001.sync"
 WAIT=$((20 * SLOW)) wait_for has_receipt ftp_dpm_478_1900000001.sync
 ok $? "after the stall, new files flow again"
+# --- a remote file deleted between the listing and the claim (settle 3 s: it is listed, then it goes)
+mkfile ftp_dpm_478_1900000002.sync 10
+cp "$T/src/ftp_dpm_478_1900000002.sync" "$R/" && chown "$SSHD_USER:" "$R/ftp_dpm_478_1900000002.sync"
+sleep 1
+rm -f "$R/ftp_dpm_478_1900000002.sync"
+mkfile ftp_dpm_478_1900000003.sync 10
+cp "$T/src/ftp_dpm_478_1900000003.sync" "$R/" && chown "$SSHD_USER:" "$R/ftp_dpm_478_1900000003.sync"
+WAIT=$((20 * SLOW)) wait_for has_receipt ftp_dpm_478_1900000003.sync
+ok $? "a file deleted between listing and claim: the next file flows"
+is "$(nreceipts ftp_dpm_478_1900000002.sync)" 0 "the deleted file has no receipt (there is nothing to process)"
+kill -0 "$AGENT"; ok $? "the agent stays up"
+
+# --- permission denied on the claim rename: a root-owned file in a root-owned sticky inbox cannot be renamed by the login
+chown root: "$R" && chmod 1777 "$R"
+mkfile ftp_dpm_478_1900000004.sync 10
+cp "$T/src/ftp_dpm_478_1900000004.sync" "$R/" && chown root: "$R/ftp_dpm_478_1900000004.sync"
+mkfile ftp_dpm_478_1900000005.sync 10
+cp "$T/src/ftp_dpm_478_1900000005.sync" "$R/" && chown "$SSHD_USER:" "$R/ftp_dpm_478_1900000005.sync"
+WAIT=$((20 * SLOW)) wait_for has_receipt ftp_dpm_478_1900000005.sync
+ok $? "permission denied on one file's rename: the others flow"
+WAIT=$((10 * SLOW)) wait_for grep -q "claiming failed (permission)" "$T/agent.log"
+ok $? "the refused rename is logged as a permission error"
+is "$(nreceipts ftp_dpm_478_1900000004.sync)" 0 "the file stays on the server, untaken"
+[ -f "$R/ftp_dpm_478_1900000004.sync" ]; ok $? "and untouched"
+chown "$SSHD_USER:" "$R/ftp_dpm_478_1900000004.sync"
+WAIT=$((30 * SLOW)) wait_for has_receipt ftp_dpm_478_1900000004.sync
+ok $? "once the login may rename it, it is taken (retried after the back-off)"
+chown "$SSHD_USER:" "$R" && chmod 755 "$R"
 kill -TERM "$AGENT"; wait "$AGENT"; is $? 0 "agent stops cleanly"
 done_testing
