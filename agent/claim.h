@@ -7,6 +7,9 @@
 #define BD_CLAIM_ID_MAX 48
 #define BD_CLAIM_SEP '~' /* claimed files are named <claim id>~<original name> */
 
+/* The claimed file's name, "<claim id>~<name>"; a name too long for that (and for the archive's
+ * sidecars) is cut and ends in "#<8 hex digits of its hash>" (the receipt keeps the full name). */
+int bd_claim_entry(char *out, size_t len, const char *claim_id, const char *name);
 /* A new claim ID, unique for this agent across restarts: c<ms>-<pid>-<seq>. */
 void bd_claim_new_id(unsigned *seq, char out[BD_CLAIM_ID_MAX]);
 /* Claim inbox/name. 1 = claimed (claim_path set), 0 = gone (another agent

@@ -22,6 +22,53 @@
 /* Cut a torn last line (a crash mid-append) and tell whether the log's last
  * MiB holds this claim's receipt. 1 = already there, 0 = not, -1 = error.
  * Commits are serialized, so a receipt not yet marked done sits near the end. */
+/* Journal paths hold partners' file names, which need not be UTF-8 (jansson only takes UTF-8):
+ * such a path is kept as {"hex": "..."}. */
+static json_t *jpath(const char *path)
+{
+    if (!path)
+        return json_null();
+    if (bd_valid_utf8(path, strlen(path)))
+        return json_string(path);
+    size_t n = strlen(path);
+    char *hex = malloc(2 * n + 1);
+    if (!hex)
+        return NULL;
+    bd_hex(hex, (const unsigned char *)path, n);
+    json_t *o = json_pack("{s:s}", "hex", hex);
+    free(hex);
+    return o;
+}
+
+/* The path of field `key` (NULL when absent or malformed); hex forms are decoded into buf. */
+static const char *jpath_get(json_t *jr, const char *key, char *buf, size_t len)
+{
+    json_t *v = json_object_get(jr, key);
+    if (json_is_string(v))
+        return json_string_value(v);
+    const char *hex = json_string_value(json_object_get(v, "hex"));
+    size_t n = hex ? strlen(hex) / 2 : 0;
+    if (!hex || n + 1 > len)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned int b;
+        if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+            return NULL;
+        buf[i] = (char)b;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The text receipt is for people: bytes that are not UTF-8 (from a file name) become '?'. */
+static void text_to_utf8(char *text)
+{
+    if (text && !bd_valid_utf8(text, strlen(text)))
+        for (char *c = text; *c; c++)
+            if ((unsigned char)*c >= 0x80)
+                *c = '?';
+}
+
 static int receipt_already_logged(const char *log_path, const char *claim_id)
 {
     int fd = open(log_path, O_RDWR | O_CLOEXEC);
@@ -108,8 +155,9 @@ static int write_sidecars(const char *dest, const char *json_line, const char *t
 
 static int finish_source(json_t *jr)
 {
-    const char *claim = json_string_value(json_object_get(jr, "claim"));
-    const char *dest = json_string_value(json_object_get(jr, "dest"));
+    char claim_buf[PATH_MAX], dest_buf[PATH_MAX];
+    const char *claim = jpath_get(jr, "claim", claim_buf, sizeof claim_buf);
+    const char *dest = jpath_get(jr, "dest", dest_buf, sizeof dest_buf);
     const char *text = json_string_value(json_object_get(jr, "text"));
     const char *line = json_string_value(json_object_get(jr, "receipt"));
     if (!claim || !dest || !line)
@@ -149,7 +197,8 @@ static int write_markers(json_t *jr)
     const char *push_json = json_string_value(json_object_get(jr, "push"));
     const char *receipt_file = json_string_value(json_object_get(jr, "push_receipt"));
     const char *line = json_string_value(json_object_get(jr, "receipt"));
-    const char *done = json_string_value(json_object_get(jr, "done_marker"));
+    char done_buf[PATH_MAX];
+    const char *done = jpath_get(jr, "done_marker", done_buf, sizeof done_buf);
     if (receipt_file && line && bd_write_file_durable(receipt_file, line, strlen(line), 0640) < 0)
         return -1;
     if (push && push_json && bd_write_file_durable(push, push_json, strlen(push_json), 0640) < 0)
@@ -177,7 +226,7 @@ static int mark_done(bd_agent *a, const char *claim_id, json_t *jr)
 
 static int replay(bd_agent *a, const char *claim_id, json_t *jr)
 {
-    char err[256];
+    char err[256], claim_buf[PATH_MAX];
     const char *state = json_string_value(json_object_get(jr, "state"));
     const char *line = json_string_value(json_object_get(jr, "receipt"));
     if (!state || !line)
@@ -200,7 +249,7 @@ static int replay(bd_agent *a, const char *claim_id, json_t *jr)
     }
     if (finish_source(jr) < 0) {
         log_error("claim %s: cannot archive %s: %s", claim_id,
-                  json_string_value(json_object_get(jr, "claim")), strerror(errno));
+                  jpath_get(jr, "claim", claim_buf, sizeof claim_buf), strerror(errno));
         return -1;
     }
     bd_crashpoint("after-archive");
@@ -248,23 +297,26 @@ static int check_duplicate(bd_agent *a, bd_job *j, const char *claim_id, int *wa
 
 static char *ledger_entry(const bd_job *j, const char *claim_id)
 {
-    char when[40];
+    char when[40], file[sizeof j->r.file];
     bd_format_iso8601(when, sizeof when, j->r.finished_ms);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", claim_id, "file", j->r.file, "partner", j->r.partner,
+    snprintf(file, sizeof file, "%s", j->r.file);
+    text_to_utf8(file);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", claim_id, "file", file, "partner", j->r.partner,
                           "status", j->r.status, "finished", when);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return s;
 }
 
-static int dest_path(bd_agent *a, const bd_job *j, const char *claim_id, int quarantine, char *out, size_t n)
+/* archive/<partner>/<claim entry> (the claimed file's own name: "<claim id>~<name>", cut when long) */
+static int dest_path(bd_agent *a, const bd_job *j, const char *claim_path, int quarantine, char *out, size_t n)
 {
     if (!quarantine && !a->cfg->keep_archive) {
         out[0] = '\0';
         return 0;
     }
-    return bd_fmt(out, n, "%s/%s/%s~%s", quarantine ? a->quarantine_dir : a->archive_dir, j->r.partner, claim_id,
-                  j->r.file);
+    return bd_fmt(out, n, "%s/%s/%s", quarantine ? a->quarantine_dir : a->archive_dir, j->r.partner,
+                  bd_basename(claim_path));
 }
 
 /* What the pusher uploads for this file: the outbox files, then the receipt when the partner wants it. */
@@ -286,6 +338,7 @@ static int add_push(json_t *jr, const bd_job *j, const char *claim_id, int ok)
     }
     snprintf(receipt_name, sizeof receipt_name, "%s.receipt.json",
              ok && j->has_outbox ? bd_basename(j->out.final_data) : j->r.file);
+    text_to_utf8(receipt_name);
     json_t *push = json_pack("{s:o,s:s?,s:s}", "files", files, "receipt_file",
                              p->remote_receipts ? receipt_file : NULL, "receipt_name", receipt_name);
     char *text = push ? json_dumps(push, JSON_COMPACT) : NULL;
@@ -325,6 +378,7 @@ static json_t *build_journal(bd_agent *a, bd_job *j, const char *claim_id, const
     char dest[PATH_MAX];
     char *line = bd_receipt_json_line(&j->r);
     char *text = quarantine ? bd_receipt_text(&j->r) : NULL;
+    text_to_utf8(text);
     json_t *renames = json_array();
     if (j->has_outbox && strcmp(j->r.status, BD_STATUS_OK) == 0) {
         json_array_append_new(renames, json_pack("[s,s]", j->out.tmp_data, j->out.final_data));
@@ -332,9 +386,10 @@ static json_t *build_journal(bd_agent *a, bd_job *j, const char *claim_id, const
     }
     json_t *jr = NULL;
     if (line && renames && (!quarantine || text) &&
-        dest_path(a, j, claim_id, quarantine, dest, sizeof dest) == 0)
-        jr = json_pack("{s:s,s:s,s:s,s:O,s:s,s:s?,s:s?}", "state", "committing", "claim", claim_path, "dest",
-                       dest, "renames", renames, "receipt", line, "text", text, "done_marker", j->done_marker);
+        dest_path(a, j, claim_path, quarantine, dest, sizeof dest) == 0)
+        jr = json_pack("{s:s,s:o,s:o,s:O,s:s,s:s?,s:o}", "state", "committing", "claim", jpath(claim_path), "dest",
+                       jpath(dest), "renames", renames, "receipt", line, "text", text, "done_marker",
+                       jpath(j->done_marker));
     if (jr && add_mail(jr, a, j, claim_id) < 0) {
         json_decref(jr);
         jr = NULL;

@@ -359,7 +359,7 @@ void bd_dispatch_start(bd_agent *a, bd_inbox *in, const char *claim_id, const ch
     snprintf(f->name, sizeof f->name, "%s", name);
     prepare(a, f, truncated_is_final);
     f->active = 1;
-    f->job.input_fd = open(f->claim_path, O_RDONLY | O_CLOEXEC); /* <0: the worker reports the error */
+    f->job.input_fd = bd_open_regular(f->claim_path); /* <0: the worker reports the error */
     if (f->job.input_fd < 0)
         f->job.input_fd = 0;
     a->report_dirty = 1;

@@ -189,6 +189,27 @@ int bd_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
     return write_file(path, data, len, mode, 0);
 }
 
+int bd_open_regular(const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    int flags = fcntl(fd, F_GETFL);
+    if (fstat(fd, &st) < 0 || flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    return fd;
+}
+
 int bd_path_join(char *out, size_t outlen, const char *dir, const char *name)
 {
     size_t dl = strlen(dir);

@@ -17,6 +17,10 @@ int bd_rename_durable(const char *from, const char *to, int noreplace);
 int bd_write_file_durable(const char *path, const void *data, size_t len, mode_t mode);
 /* the same without the fsyncs: readers never see a partial file, a crash may lose it (status, metrics) */
 int bd_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Open a regular file for reading without following a symlink or blocking on a FIFO (O_NOFOLLOW,
+ * O_NONBLOCK, then an fstat check; the descriptor is made blocking again). -1 with errno; EFTYPE-like
+ * cases (a FIFO, a folder, a device) give EINVAL, a symlink ELOOP. */
+int bd_open_regular(const char *path);
 int bd_path_join(char *out, size_t outlen, const char *dir, const char *name);
 const char *bd_basename(const char *path);
 int bd_dirname(char *out, size_t outlen, const char *path);

@@ -203,9 +203,9 @@ static int stream_complete(bd_inbox *in, bd_candidate *c, const char *path, cons
 {
     char why[256] = "";
     bd_decode_limits lim = {.max_input = in->max_file_size, .max_output = in->max_decoded_size};
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = bd_open_regular(path); /* no symlink, and no FIFO that would block the agent */
     if (fd < 0)
-        return errno == ENOENT ? 0 : -1;
+        return errno == ENOENT ? 0 : errno == EACCES || errno == EPERM || errno == EINVAL || errno == ELOOP ? 1 : -1;
     bd_decode_status s = bd_probe_complete_within(fd, &lim, why, sizeof why);
     close(fd);
     if (s == BD_DEC_IO)
@@ -231,8 +231,17 @@ static int check_ready(bd_inbox *in, bd_candidate *c, double incomplete_timeout,
     *final = 0;
     if (bd_path_join(path, sizeof path, in->partner->inbox, c->name) < 0 || lstat(path, &st) < 0)
         return -1;
-    if (!S_ISREG(st.st_mode))
-        return -1; /* folders, symlinks, fifos: never taken */
+    if (!S_ISREG(st.st_mode)) { /* folders, symlinks, fifos: never taken, said once */
+        if (!c->ignored)
+            log_warn("partner %s: ignoring %s in the inbox: %s", in->partner->name, c->name,
+                     S_ISLNK(st.st_mode) ? "a symbolic link (never followed; drop the file itself)"
+                     : S_ISFIFO(st.st_mode) ? "a FIFO (only regular files are taken)"
+                     : S_ISDIR(st.st_mode) ? "a folder (inboxes are not searched recursively)"
+                                           : "not a regular file");
+        c->ignored = 1;
+        return 0;
+    }
+    c->ignored = 0;
     double age = file_age(&st);
     if (age < in->partner->settle) {
         *wait = in->partner->settle - age;

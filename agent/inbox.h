@@ -13,6 +13,7 @@ typedef struct bd_candidate {
     struct timespec mtime;
     int incomplete; /* the stream ends early: an upload still in progress, or abandoned */
     int seen;                /* mark for the sweep */
+    int ignored;             /* not a regular file: reported once, never taken */
 } bd_candidate;
 
 typedef struct bd_inbox {

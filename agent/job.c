@@ -1,6 +1,7 @@
 /* job.c: process one claimed file: choose the plugin, stream-decode, feed lines, stage outbox or ID-sync writes. */
 #include "config.h"
 #include "job.h"
+#include "fsutil.h"
 #include "host_api.h"
 #include "lines.h"
 #include "log.h"
@@ -78,7 +79,16 @@ static int open_input(bd_job *j, int *fd)
 {
     struct stat st;
     /* The supervisor may have opened the file for a worker that runs as another user. */
-    *fd = j->input_fd > 0 ? j->input_fd : open(j->path, O_RDONLY | O_CLOEXEC); /* ours to close (a worker's copy) */
+    *fd = j->input_fd > 0 ? j->input_fd : bd_open_regular(j->path); /* ours to close (a worker's copy) */
+    if (*fd < 0 && (errno == EACCES || errno == EPERM)) {
+        finish_as(j, BD_JOB_REJECTED, "cannot read the file: %s (the agent's user needs read access: check the "
+                  "partner's upload umask or the inbox's group)", strerror(errno));
+        return -1;
+    }
+    if (*fd < 0 && (errno == ELOOP || errno == EINVAL)) {
+        finish_as(j, BD_JOB_REJECTED, "not a regular file (a symbolic link, FIFO or folder took its place)");
+        return -1;
+    }
     if (*fd < 0 || fstat(*fd, &st) < 0) {
         finish_as(j, BD_JOB_RETRY, "cannot open %s: %s", j->path, strerror(errno));
         return -1;
@@ -226,6 +236,11 @@ static int judge_content(bd_job *j)
     const bd_counters *c = &j->r.c;
     if (c->records_received == 0) {
         finish_as(j, BD_JOB_REJECTED, "empty file: no records");
+        return -1;
+    }
+    if (c->lines_too_long == c->records_received) {
+        finish_as(j, BD_JOB_REJECTED, "every line is longer than max_line_length (%zu bytes): %llu line(s) dropped",
+                  j->cfg->max_line_length, (unsigned long long)c->lines_too_long);
         return -1;
     }
     if (c->format_errors == c->records_received) {

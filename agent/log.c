@@ -54,6 +54,9 @@ void bd_vlog(int level, const char *fmt, va_list ap)
         log_to_journal = getenv("JOURNAL_STREAM") != NULL;
     char msg[2048];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    for (char *c = msg; *c; c++) /* one event, one line: a partner's file name cannot forge log lines */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     if (level == BD_LOG_ERROR)
         snprintf(last_error, sizeof last_error, "%.*s", (int)sizeof last_error - 1, msg);
     if (log_to_journal) {

@@ -224,7 +224,7 @@ static int take_file(bd_fetcher *f, bd_fetch_item *it)
 {
     char id[BD_CLAIM_ID_MAX], entry[PATH_MAX], from[PATH_MAX], to[PATH_MAX], err[1024];
     bd_claim_new_id(&f->seq, id);
-    if (bd_fmt(entry, sizeof entry, "%s%c%s", id, BD_CLAIM_SEP, it->name) < 0 ||
+    if (bd_claim_entry(entry, sizeof entry, id, it->name) < 0 ||
         bd_fmt(from, sizeof from, "%s/%s", f->r->path, it->name) < 0 ||
         bd_fmt(to, sizeof to, "%s/%s", f->rclaims, entry) < 0)
         return -1;

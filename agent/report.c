@@ -31,8 +31,10 @@ void bd_report_live(const bd_agent *a, const char *partner, bd_partner_live *out
         const bd_inbox *in = &a->inboxes[i];
         if (in->remote || strcmp(in->partner->name, partner) != 0)
             continue;
-        out->backlog += in->n;
         for (size_t k = 0; k < in->n; k++) {
+            if (in->c[k].ignored)
+                continue;
+            out->backlog++;
             double age = age_of(&in->c[k].mtime, now);
             if (age > out->oldest_waiting)
                 out->oldest_waiting = age;

@@ -142,6 +142,7 @@ static int aam_line(void *state, uint64_t lineno, const char *line, size_t len)
 {
     aam_state *st = state;
     char reason[REASON_SIZE];
+    plugin_skip_bom(lineno, &line, &len);
     int rc = aam_row_parse(&st->rules, line, len, &st->row, reason, sizeof reason);
     if (rc == AAM_ROW_NO_MEMORY) {
         st->host->log(st->ctx, BD_LOG_ERROR, "aam: out of memory for the items of line %llu",

@@ -183,6 +183,7 @@ static int idsync_line(void *state, uint64_t lineno, const char *line, size_t le
 {
     idsync_state *st = state;
     char reason[REASON_SIZE];
+    plugin_skip_bom(lineno, &line, &len);
     int error_kind = check_row(st, line, len, reason, sizeof reason);
     if (error_kind) {
         st->host->line_error(st->ctx, lineno, error_kind, reason);

@@ -1,5 +1,6 @@
 /* plugin_util.c: glue shared by the format plugins: their version, the checks of the host API table and of open(). */
 #include "plugin_util.h"
+#include <string.h>
 #include <stdio.h>
 
 static int has_emit_for(const bd_host_api *host, bd_file_kind kind)
@@ -35,4 +36,12 @@ int plugin_check_trait_open(const bd_host_api *host, const bd_file_info *info, c
         return -1;
     }
     return 0;
+}
+
+void plugin_skip_bom(uint64_t lineno, const char **line, size_t *len)
+{
+    if (lineno == 1 && *len >= 3 && memcmp(*line, "\xEF\xBB\xBF", 3) == 0) {
+        *line += 3;
+        *len -= 3;
+    }
 }

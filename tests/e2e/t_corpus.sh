@@ -111,9 +111,10 @@ sentinel() {
 # in_dir DIR NAME: is there an entry (of any type) named exactly NAME in DIR? (names may hold glob characters)
 in_dir() { for e in "$1"/* "$1"/.*; do [ "${e##*/}" = "$2" ] && return 0; done; return 1; }
 # in_state KIND PARTNER NAME: is the source under state/KIND/PARTNER/ as <claim>~NAME?
-in_state() {
+in_state() { # in_state archive|quarantine PARTNER NAME: "<claim>~NAME", or for a long name "<claim>~<its start>#<hash>"
+    prefix=$(printf '%.100s' "$3")
     for e in "$T/state/$1/$2"/*; do
-        case "${e##*/}" in c*"~$3") return 0 ;; esac
+        case "${e##*/}" in c*"~$3") return 0 ;; c*"~$prefix"*"#"????????) return 0 ;; esac
     done
     return 1
 }
