@@ -57,11 +57,13 @@ like "$(cat "$T/agent.log")" "transient" "the disconnections were logged as tran
 # --- a stalled server: operations time out, the agent reconnects once the server moves again
 descendants() { for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
 before=$(wc -l < "$T/agent.log")
-stopped=$(descendants "$SSHD_PID" | tr '\n' ' ')
+# the listener too: a fetcher that is reconnecting (after the restarts above) must stall as well
+stopped="$SSHD_PID $(descendants "$SSHD_PID" | tr '\n' ' ')"
 for p in $stopped; do kill -STOP "$p" 2>/dev/null; done
-sleep $((5 * SLOW))
+new_transient() { tail -n +"$((before + 1))" "$T/agent.log" | grep -q transient; }
+WAIT=$((15 * SLOW)) wait_for new_transient # timeout = 2 s: well before this on a quiet machine
+ok $? "a stalled session fails with a transient error instead of hanging"
 for p in $stopped; do kill -CONT "$p" 2>/dev/null; done
-like "$(tail -n +"$((before + 1))" "$T/agent.log")" "transient" "a stalled session fails with a transient error instead of hanging"
 mkfile ftp_dpm_478_1900000001.sync 10
 cp "$T/src/ftp_dpm_478_1900000001.sync" "$R/" && chown "$SSHD_USER:" "$R/ftp_dpm_478_1900000001.sync"
 WAIT=$((20 * SLOW)) wait_for has_receipt ftp_dpm_478_1900000001.sync
