@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -747,4 +749,15 @@ bd_decode_status bd_probe_complete_within(int fd, const bd_decode_limits *lim, c
     if (c == BD_COMP_GZIP)
         return probe_gzip(fd, lim, err, errlen);
     return probe_result(BD_DEC_OK, err, errlen, "%s", "");
+}
+
+void bd_crypto_warm_up(void)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1 || !md ||
+        EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 || EVP_DigestFinal_ex(md, out, &n) != 1)
+        log_debug("OpenSSL warm-up failed; workers initialise it themselves");
+    EVP_MD_CTX_free(md);
 }

@@ -77,4 +77,6 @@ bd_decode_status bd_probe_complete(int fd, char *err, size_t errlen);
  * job rejects it with a receipt instead of the probe inflating a bomb. */
 bd_decode_status bd_probe_complete_within(int fd, const bd_decode_limits *lim, char *err, size_t errlen);
 
+/* Load OpenSSL's configuration and the SHA-256 implementation now, so that forked workers inherit them. */
+void bd_crypto_warm_up(void);
 #endif

@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "conf.h"
 #include "daemon.h"
+#include "decode.h"
 #include "log.h"
 #include <getopt.h>
 #include <signal.h>
@@ -81,6 +82,7 @@ static int run_agent(const char *config, int once)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    bd_crypto_warm_up(); /* once here, not in every forked worker (it reads openssl.cnf) */
     bd_agent a;
     if (bd_agent_open(&a, cfg) < 0) {
         bd_config_free(cfg);
