@@ -469,7 +469,7 @@ typedef struct watch_ctx {
     bd_agent *a;
 } watch_ctx;
 
-static void on_event(int wd, const char *name, void *arg)
+static void on_event(int wd, const char *name, int moved_in, void *arg)
 {
     bd_agent *a = ((watch_ctx *)arg)->a;
     for (size_t i = 0; i < a->ninboxes; i++) {
@@ -477,7 +477,7 @@ static void on_event(int wd, const char *name, void *arg)
             continue;
         if (a->inboxes[i].remote)
             a->inboxes[i].pending = 1;
-        else if (bd_inbox_note(&a->inboxes[i], name) < 0)
+        else if (bd_inbox_note(&a->inboxes[i], name, moved_in) < 0)
             log_error("out of memory tracking %s", name);
     }
 }

@@ -140,7 +140,20 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const bd_candidate *)a)->name, ((const bd_candidate *)b)->name);
 }
 
-int bd_inbox_note(bd_inbox *in, const char *name)
+int bd_inbox_note(bd_inbox *in, const char *name, int moved_in)
+{
+    if (bd_inbox_ignored_name(name))
+        return 0;
+    bd_candidate *c = find(in, name);
+    if (!c && !(c = add(in, name)))
+        return -1;
+    c->seen = 1;
+    c->moved_in = moved_in; /* a later close_write (written again) clears it */
+    return 0;
+}
+
+/* The sweep saw this name: a candidate, keeping what events said of it. */
+static int bd_inbox_note_seen(bd_inbox *in, const char *name)
 {
     if (bd_inbox_ignored_name(name))
         return 0;
@@ -164,7 +177,7 @@ int bd_inbox_scan(bd_inbox *in)
     struct dirent *de;
     int rc = 0;
     while ((de = readdir(d)))
-        if (bd_inbox_note(in, de->d_name) < 0)
+        if (bd_inbox_note_seen(in, de->d_name) < 0)
             rc = -1;
     closedir(d);
     size_t kept = 0;
@@ -243,7 +256,7 @@ static int check_ready(bd_inbox *in, bd_candidate *c, double incomplete_timeout,
     }
     c->ignored = 0;
     double age = file_age(&st);
-    if (age < in->partner->settle) {
+    if (age < in->partner->settle && !c->moved_in) { /* a rename is a finished upload: no settle wait */
         *wait = in->partner->settle - age;
         return 0;
     }

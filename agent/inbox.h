@@ -14,6 +14,7 @@ typedef struct bd_candidate {
     int incomplete; /* the stream ends early: an upload still in progress, or abandoned */
     int seen;                /* mark for the sweep */
     int ignored;             /* not a regular file: reported once, never taken */
+    int moved_in;            /* arrived by rename and not written since: complete, no settle wait */
 } bd_candidate;
 
 typedef struct bd_inbox {
@@ -42,8 +43,8 @@ void bd_inbox_free(bd_inbox *in);
 int bd_inbox_ignored_name(const char *name);
 /* List the folder: add new candidates, forget vanished ones. */
 int bd_inbox_scan(bd_inbox *in);
-/* An inotify event named this file. */
-int bd_inbox_note(bd_inbox *in, const char *name);
+/* An inotify event named this file; moved_in when it was a rename into the inbox. */
+int bd_inbox_note(bd_inbox *in, const char *name, int moved_in);
 /* Offer every candidate that is complete now to `ready`, one at a time.
  * Returns the seconds until a pending candidate may become ready, or -1 if none is pending. */
 double bd_inbox_poll(bd_inbox *in, double incomplete_timeout, bd_ready_fn ready, void *arg, int *stopped);

@@ -48,7 +48,7 @@ int bd_watch_read(bd_watch *w, bd_watch_fn cb, void *arg, int *overflow, int *go
             else if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
                 *gone = 1;
             else if (ev->len && !(ev->mask & IN_ISDIR))
-                cb(ev->wd, ev->name, arg);
+                cb(ev->wd, ev->name, (ev->mask & IN_MOVED_TO) != 0, arg);
             p += sizeof *ev + ev->len;
         }
     }

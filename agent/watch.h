@@ -6,7 +6,8 @@ typedef struct bd_watch {
     int fd;
 } bd_watch;
 
-typedef void (*bd_watch_fn)(int wd, const char *name, void *arg);
+/* moved_in: the name arrived by a rename (IN_MOVED_TO), so its writer is done with it. */
+typedef void (*bd_watch_fn)(int wd, const char *name, int moved_in, void *arg);
 
 int bd_watch_open(bd_watch *w);
 int bd_watch_add(bd_watch *w, const char *dir); /* the watch descriptor, -1 on error (errno) */

@@ -54,6 +54,18 @@ WAIT=$((4 * SLOW)) wait_for has_receipt ftp_dpm_478_1700000600.sync.gz
 ok $? "taken once the gzip stream is complete"
 is "$(r ftp_dpm_478_1700000600.sync.gz .status)" ok "and processed ok"
 
+# --- settle = 30: a file renamed into the inbox is a finished upload and is not held for the settle time;
+# one written in place is
+kill -TERM "$AGENT"; wait "$AGENT"
+rm -rf "$T/inbox" "$T/log"
+SETTLE=30 new_agent
+start_agent
+cp "$D/ftp_dpm_478_1700000100.sync" "$T/inbox/"
+cp "$D/ftp_dpm_478_1700000200.sync.1.gz" "$T/moved.tmp" && mv "$T/moved.tmp" "$T/inbox/ftp_dpm_478_1700000200.sync.1.gz"
+WAIT=$((2 * SLOW)) wait_for has_receipt ftp_dpm_478_1700000200.sync.1.gz
+ok $? "settle 30: a file that arrives by rename is taken at once"
+is "$(nreceipts ftp_dpm_478_1700000100.sync)" 0 "a file written in place still waits for the settle time"
+
 # --- SIGINT behaves like SIGTERM
 kill -INT "$AGENT"; wait "$AGENT"; is $? 0 "SIGINT: exit status 0"
 done_testing
