@@ -79,6 +79,25 @@ suite() {
     cd "$TOP" || exit 1
 }
 
+# fuzz_check: tests/fuzz/run.sh 30 (each libFuzzer harness 30 s, clang installed like install_deps); its TAP counted
+fuzz_check() {
+    if ! command -v clang > /dev/null; then
+        if [ "$(id -u)" -eq 0 ]; then
+            log "installing: clang"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang >/dev/null
+        fi
+    fi
+    log "fuzz: tests/fuzz/run.sh 30"
+    "$TOP/tests/fuzz/run.sh" 30 > "$TOP/_build-fuzz.log" 2>&1
+    p=$(grep -c '^ok ' "$TOP/_build-fuzz.log")
+    f=$(grep -c '^not ok ' "$TOP/_build-fuzz.log")
+    [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && f=1 # no TAP at all: run.sh itself failed
+    echo "fuzz: $p passed, $f failed"
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    [ "$f" -eq 0 ] || grep -E '^(not ok|#)' "$TOP/_build-fuzz.log" | head -40
+}
+
 install_deps || exit 1
 [ "$DEPS_ONLY" -eq 1 ] && exit 0
 log "autoreconf"
@@ -94,6 +113,7 @@ if [ "$QUICK" -eq 0 ]; then
     suite valgrind "" BD_SLOW=10 "BD_WRAP=$VG" "LOG_COMPILER=$VG" \
         TESTS="tests/unit/test_aam tests/unit/test_idsync tests/unit/test_decode tests/unit/test_lines tests/unit/test_realize tests/unit/test_config tests/e2e/t_basic.sh tests/e2e/t_reject.sh tests/e2e/t_validate.sh tests/e2e/t_check.sh tests/e2e/t_sftp.sh tests/e2e/t_sftp_layer.sh tests/e2e/t_ops.sh tests/e2e/t_mail.sh"
     one_check distcheck make -C "$TOP/_build-plain" distcheck
+    fuzz_check
 fi
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
