@@ -88,8 +88,8 @@ for t in $TARGETS; do
     corpus=${FUZZ_CORPUS:+$FUZZ_CORPUS/$t}
     corpus=${corpus:-$WORK/corpus/$t}
     found=$FINDINGS/$t
-    rm -rf "$found"
     mkdir -p "$corpus" "$found"
+    touch "$WORK/start-$t" # earlier findings stay; this run's are the newer files
     set -- "$corpus" "$HERE/seeds/$t"
     for d in "$HERE/regressions/$t" "$WORK/extra/$t"; do
         [ -d "$d" ] && set -- "$@" "$d"
@@ -114,14 +114,14 @@ for t in $TARGETS; do
     fi
     execs=$(awk '/^stat::number_of_executed_units:/ {n = $2} END {print n + 0}' "$log")
     secs=$(awk '/^Done [0-9]+ runs in/ {s = $5} END {print s}' "$log")
-    crashes=$(find "$found" -type f | wc -l)
+    crashes=$(find "$found" -type f -newer "$WORK/start-$t" | wc -l)
     echo "fuzz $t: $execs execs, $crashes crashes"
     if [ "$rc" -eq 0 ] && [ "$crashes" -eq 0 ]; then
         echo "ok $k - $t: $execs execs in ${secs:-$SECS} s, no crash"
     else
         bad=$((bad + 1))
         echo "not ok $k - $t: exit $rc after $execs execs, $crashes crashing input(s) (log: $log)"
-        find "$found" -type f | sed 's/^/#   input: /'
+        find "$found" -type f -newer "$WORK/start-$t" | sed 's/^/#   input: /'
         grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz_|fuzz:)|runtime error' "$log" | head -5 | sed 's/^/#   /'
     fi
 done
