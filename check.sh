@@ -1,5 +1,5 @@
 #!/bin/sh
-# check.sh: the test command: install dependencies, build, run every suite (plain, ASan+UBSan, valgrind, distcheck).
+# check.sh: the test command: install dependencies, build, run every suite (plain, ASan+UBSan, valgrind, distcheck, fuzz, package).
 # Ends with the line "N passed, N failed". Usage: ./check.sh [--quick | --deps-only]   (--quick: the plain suite only)
 set -u
 cd "$(dirname "$0")" || exit 1
@@ -102,6 +102,25 @@ package_test() {
     [ "$f" -eq 0 ] || grep -E '^not ok|^#' "$TOP/_build-package.log" | head -40
 }
 
+# fuzz_check: tests/fuzz/run.sh 30 (each libFuzzer harness 30 s, clang installed like install_deps); its TAP counted
+fuzz_check() {
+    if ! command -v clang > /dev/null; then
+        if [ "$(id -u)" -eq 0 ]; then
+            log "installing: clang"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang >/dev/null
+        fi
+    fi
+    log "fuzz: tests/fuzz/run.sh 30"
+    "$TOP/tests/fuzz/run.sh" 30 > "$TOP/_build-fuzz.log" 2>&1
+    p=$(grep -c '^ok ' "$TOP/_build-fuzz.log")
+    f=$(grep -c '^not ok ' "$TOP/_build-fuzz.log")
+    [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && f=1 # no TAP at all: run.sh itself failed
+    echo "fuzz: $p passed, $f failed"
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    [ "$f" -eq 0 ] || grep -E '^(not ok|#)' "$TOP/_build-fuzz.log" | head -40
+}
+
 install_deps || exit 1
 [ "$DEPS_ONLY" -eq 1 ] && exit 0
 log "autoreconf"
@@ -118,6 +137,7 @@ if [ "$QUICK" -eq 0 ]; then
     suite valgrind "" BD_SLOW=10 "BD_WRAP=$VG" "LOG_COMPILER=$VG" \
         TESTS="tests/unit/test_aam tests/unit/test_idsync tests/unit/test_decode tests/unit/test_lines tests/unit/test_realize tests/unit/test_config tests/e2e/t_basic.sh tests/e2e/t_reject.sh tests/e2e/t_validate.sh tests/e2e/t_check.sh tests/e2e/t_sftp.sh tests/e2e/t_sftp_layer.sh tests/e2e/t_ops.sh tests/e2e/t_mail.sh tests/e2e/t_corpus.sh"
     one_check distcheck make -C "$TOP/_build-plain" distcheck
+    fuzz_check
     package_test
 fi
 echo "$PASSED passed, $FAILED failed"
