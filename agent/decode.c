@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <zlib.h>
@@ -756,8 +755,8 @@ void bd_crypto_warm_up(void)
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1 || !md ||
-        EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 || EVP_DigestFinal_ex(md, out, &n) != 1)
-        log_debug("OpenSSL warm-up failed; workers initialise it themselves");
+    /* best effort: on failure each worker initialises OpenSSL itself, as before */
+    if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) == 1 && md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1)
+        EVP_DigestFinal_ex(md, out, &n);
     EVP_MD_CTX_free(md);
 }
