@@ -64,7 +64,7 @@ like "$(grep '^STATUS=' "$T/notify.out" | tail -n 1)" "backlog" "STATUS= tells t
 
 # --- status: backlog, in flight, oldest waiting file, last receipt
 put "$D/adobe_id_0_478_1700000000.sync" "$T/inbox/adobe_id_0_478_1700000000.sync"
-put "$D/ftp_dpm_478_1700000100.sync" "$T/inbox_slow/ftp_dpm_478_1700000100.sync"
+cp "$D/ftp_dpm_478_1700000100.sync" "$T/inbox_slow/" # written in place: held for its settle time (a rename would not be)
 WAIT=$((5 * SLOW)) wait_for has_receipt adobe_id_0_478_1700000000.sync
 ok $? "a file is processed"
 WAIT=$((5 * SLOW)) wait_for sh -c "$(printf '%s' "'$BD_BIN' status -c '$T/bd.conf' --json | jq -e '.partners[] | select(.name == \"slow\") | .backlog == 1'")"
