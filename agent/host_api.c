@@ -105,9 +105,11 @@ static int resolve_user(bd_job *j, const bd_record *rec, char ours[BD_OURID_LEN 
         return -1;
     }
     if (rc == 0) {
-        snprintf(why, sizeof why, "no ID-match entry for '%s' in DPID %lld", id, (long long)dpid);
         j->r.c.no_match++;
-        bd_samples_add(&j->r.samples, BD_SAMPLE_NO_MATCH, rec->line, why);
+        if (j->r.samples.n[BD_SAMPLE_NO_MATCH] < BD_SAMPLES_PER_KIND) { /* formatted only while kept */
+            snprintf(why, sizeof why, "no ID-match entry for '%s' in DPID %lld", id, (long long)dpid);
+            bd_samples_add(&j->r.samples, BD_SAMPLE_NO_MATCH, rec->line, why);
+        }
     }
     return rc;
 }
@@ -115,9 +117,11 @@ static int resolve_user(bd_job *j, const bd_record *rec, char ours[BD_OURID_LEN 
 static void note_failed_validation(bd_job *j, const bd_record *rec)
 {
     char why[200];
+    j->r.c.users_failed_validation++;
+    if (j->r.samples.n[BD_SAMPLE_FAILED_VALIDATION] >= BD_SAMPLES_PER_KIND)
+        return;
     snprintf(why, sizeof why, "trait %lld is not one of partner '%s''s segments (%u on this line)",
              (long long)j->realized.first_failed, j->partner->name, j->realized.failed_validation);
-    j->r.c.users_failed_validation++;
     bd_samples_add(&j->r.samples, BD_SAMPLE_FAILED_VALIDATION, rec->line, why);
 }
 

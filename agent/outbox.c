@@ -129,11 +129,31 @@ bd_outbox_writer *bd_outbox_open(const bd_config *cfg, const char *partner, cons
     return w;
 }
 
+/* Decimal digits of v (a segment ID: never negative here, but handled) without printf: this runs per item. */
+static size_t put_int(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0, o = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    if (v < 0)
+        out[o++] = '-';
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    while (n)
+        out[o++] = tmp[--n];
+    return o;
+}
+
 static size_t format_list(char *out, const bd_segset *s)
 {
     size_t o = 0;
-    for (size_t i = 0; i < s->n; i++)
-        o += (size_t)sprintf(out + o, "%s%lld", i ? "," : "", (long long)s->v[i]);
+    for (size_t i = 0; i < s->n; i++) {
+        if (i)
+            out[o++] = ',';
+        o += put_int(out + o, s->v[i]);
+    }
     return o;
 }
 
@@ -155,7 +175,9 @@ int bd_outbox_write_record(bd_outbox_writer *w, const char *ourid, const bd_segs
         w->cap = need;
     }
     char *p = w->buf + w->used;
-    size_t o = (size_t)sprintf(p, "%s ", ourid);
+    size_t o = strlen(ourid);
+    memcpy(p, ourid, o);
+    p[o++] = ' ';
     o += format_list(p + o, added);
     p[o++] = ' ';
     o += format_list(p + o, removed);
