@@ -163,6 +163,8 @@ int dpid_ids_check_as(int64_t dpid, const char *context, const char *id, size_t 
 int dpid_ids_check(int64_t dpid, const char *id, size_t len, char *reason, size_t reasonlen)
 {
     char context[32];
+    if (dpid_ids_check_as(dpid, "", id, len, reason, reasonlen) == 0)
+        return 0; /* the common case: no reason, so no context to format */
     snprintf(context, sizeof context, "DPID %lld", (long long)dpid);
     return dpid_ids_check_as(dpid, context, id, len, reason, reasonlen);
 }
