@@ -4,7 +4,6 @@
 #include "conf.h"
 #include "strutil.h"
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -88,33 +87,17 @@ static void print_human(const json_t *root, int alive, int64_t age_ms)
         print_partner(p);
 }
 
-static int parse_args(int argc, char **argv, const char **config, int *as_json)
+static void status_usage(FILE *f)
 {
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-        if (c == 'c')
-            *config = optarg;
-        else if (c == 'j')
-            *as_json = 1;
-        else {
-            fprintf(c == 'h' ? stdout : stderr, "usage: batchdrop status [-c FILE] [--json]\n");
-            return c == 'h' ? 0 : -1;
-        }
-    }
-    return optind == argc ? 1 : -1;
+    fprintf(f, "usage: batchdrop status [-c FILE] [--json]\n");
 }
 
 int bd_cmd_status(int argc, char **argv)
 {
     const char *config = BD_DEFAULT_CONFIG;
-    int as_json = 0, rc = parse_args(argc, argv, &config, &as_json);
-    if (rc <= 0)
-        return rc == 0 ? 0 : STATUS_USAGE;
+    int as_json = 0;
+    if (bd_parse_config_opts(argc, argv, &config, "json", &as_json, status_usage) < 0)
+        return STATUS_USAGE;
     char *errors = NULL;
     bd_config *cfg = bd_config_load(config, &errors);
     if (!cfg) {

@@ -3,7 +3,12 @@
 #define BD_COMMANDS_H
 
 #include "conf.h"
+#include <stdio.h>
 
+/* -c/--config FILE, an optional boolean --FLAG (flag_name NULL: none) and -h/--help (prints `usage`, exits 0).
+ * 0 ok, -1 on a usage error (message on stderr). */
+int bd_parse_config_opts(int argc, char **argv, const char **config, const char *flag_name, int *flag,
+                         void (*usage)(FILE *f));
 int bd_cmd_check(const char *config_path, int connect);
 /* Check one SFTP endpoint's files (and the connection when connect is set). 0 ok, -1 with messages on stderr. */
 int bd_check_remote(const bd_remote *r, const char *what, const char *partner, int connect);

@@ -140,29 +140,30 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const bd_candidate *)a)->name, ((const bd_candidate *)b)->name);
 }
 
-int bd_inbox_note(bd_inbox *in, const char *name, int moved_in)
+/* The candidate of this name, added if new and marked seen; NULL for an ignored name (*err on ENOMEM). */
+static bd_candidate *touch(bd_inbox *in, const char *name, int *err)
 {
+    *err = 0;
     if (bd_inbox_ignored_name(name))
-        return 0;
+        return NULL;
     bd_candidate *c = find(in, name);
-    if (!c && !(c = add(in, name)))
-        return -1;
+    if (!c && !(c = add(in, name))) {
+        *err = -1;
+        return NULL;
+    }
     c->seen = 1;
-    c->moved_in = moved_in; /* a later close_write (written again) clears it */
-    return 0;
+    return c;
 }
 
-/* The sweep saw this name: a candidate, keeping what events said of it. */
-static int bd_inbox_note_seen(bd_inbox *in, const char *name)
+int bd_inbox_note(bd_inbox *in, const char *name, int moved_in)
 {
-    if (bd_inbox_ignored_name(name))
-        return 0;
-    bd_candidate *c = find(in, name);
-    if (!c && !(c = add(in, name)))
-        return -1;
-    c->seen = 1;
-    return 0;
+    int err;
+    bd_candidate *c = touch(in, name, &err);
+    if (c)
+        c->moved_in = moved_in; /* a later close_write (written again) clears it */
+    return err;
 }
+
 
 int bd_inbox_scan(bd_inbox *in)
 {
@@ -175,10 +176,12 @@ int bd_inbox_scan(bd_inbox *in)
     for (size_t i = 0; i < in->n; i++)
         in->c[i].seen = 0;
     struct dirent *de;
-    int rc = 0;
-    while ((de = readdir(d)))
-        if (bd_inbox_note_seen(in, de->d_name) < 0)
+    int rc = 0, err;
+    while ((de = readdir(d))) {
+        touch(in, de->d_name, &err); /* the sweep keeps what events said of a name */
+        if (err < 0)
             rc = -1;
+    }
     closedir(d);
     size_t kept = 0;
     for (size_t i = 0; i < in->n; i++) {

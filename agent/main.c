@@ -45,21 +45,23 @@ static void usage(FILE *f)
             BD_DEFAULT_CONFIG);
 }
 
-static int parse_config_opt(int argc, char **argv, const char **config, int *connect)
+int bd_parse_config_opts(int argc, char **argv, const char **config, const char *flag_name, int *flag,
+                         void (*help)(FILE *f))
 {
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                             {"connect", no_argument, NULL, 'C'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                      {flag_name ? flag_name : "config", flag_name ? no_argument : required_argument,
+                                       NULL, flag_name ? 'F' : 'c'},
+                                      {"help", no_argument, NULL, 'h'},
+                                      {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
         if (c == 'c')
             *config = optarg;
-        else if (c == 'C' && connect)
-            *connect = 1;
+        else if (c == 'F' && flag)
+            *flag = 1;
         else if (c == 'h') {
-            usage(stdout);
+            help(stdout);
             exit(0);
         } else
             return -1;
@@ -128,7 +130,7 @@ int main(int argc, char **argv)
     }
     int connect = 0;
     int is_check = !strcmp(cmd, "check");
-    if (parse_config_opt(argc - 1, argv + 1, &config, is_check ? &connect : NULL) < 0)
+    if (bd_parse_config_opts(argc - 1, argv + 1, &config, is_check ? "connect" : NULL, &connect, usage) < 0)
         return 2;
     if (is_check)
         return bd_cmd_check(config, connect);

@@ -58,6 +58,16 @@ CONF
 }
 
 once() { bd once -c "$T/bd.conf" 2>>"$T/agent.log"; }
+# outcome_summary DIR [names]: "status md5-of-outbox" per receipt of DIR/log/receipts.jsonl, sorted; with
+# "names", each line starts with the file name (crash tests compare these against a clean run's)
+outcome_summary() {
+    jq -r '[.file, .status, (.outbox[0] // "-")] | @tsv' "$1/log/receipts.jsonl" |
+        while IFS="$(printf '\t')" read -r file status out; do
+            sum=-
+            [ "$out" != - ] && sum=$(md5sum < "$out" | cut -c1-32)
+            if [ "${2:-}" = names ]; then echo "$file $status $sum"; else echo "$status $sum"; fi
+        done | sort
+}
 receipts() { cat "$T/log/receipts.jsonl" 2>/dev/null; }
 # r FILE FIELD: a field of the last receipt for FILE
 r() { receipts | jq -r --arg f "$1" "select(.file == \$f) | $2" | tail -n 1; }

@@ -31,15 +31,8 @@ make_inputs() { # make_inputs DIR
     done
 }
 
-# summary DIR: "file status md5-of-outbox" per receipt, duplicates folded to their original's name
-summary() {
-    jq -r '[.file, .status, (.outbox[0] // "-")] | @tsv' "$1/log/receipts.jsonl" |
-        while IFS="$(printf '\t')" read -r file status out; do
-            sum=-
-            [ "$out" != - ] && sum=$(md5sum < "$out" | cut -c1-32)
-            echo "$file $status $sum"
-        done | sort
-}
+# summary DIR: "file status md5-of-outbox" per receipt
+summary() { outcome_summary "$1" names; }
 
 setup() { # setup DIR: an agent with the ID-sync already applied
     mkdir -p "$1/inbox"

@@ -22,14 +22,7 @@ partners = ( { name = "acme"; inbox = "inbox"; settle = 0;
 sendmail = "/bin/true";
 CONF
 }
-summary() { # summary DIR: "file status md5-of-outbox" per receipt
-    jq -r '[.file, .status, (.outbox[0] // "-")] | @tsv' "$1/log/receipts.jsonl" |
-        while IFS="$(printf '\t')" read -r file status out; do
-            sum=-
-            [ "$out" != - ] && sum=$(md5sum < "$out" | cut -c1-32)
-            echo "$file $status $sum"
-        done | sort
-}
+summary() { outcome_summary "$1" names; } # "file status md5-of-outbox" per receipt
 run_once() { "$BD_BIN" once -c "$1/bd.conf" 2>>"$T/agent.log"; }
 
 mkdir -p "$T/ref"; conf "$T/ref"; inputs "$T/ref/inbox"

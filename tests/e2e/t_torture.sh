@@ -151,14 +151,8 @@ ok $? "after $kills kills, every input is processed and nothing is left waiting"
 kill -TERM "$AGENT"; wait "$AGENT"; is $? 0 "the last agent stops cleanly"
 
 # ---------------------------------------------------------------- invariants
-summary() { # summary DIR: "status md5-of-outbox" per receipt (names differ: duplicates may swap with originals)
-    jq -r '[.file, .status, (.outbox[0] // "-")] | @tsv' "$1/log/receipts.jsonl" |
-        while IFS="$(printf '\t')" read -r file status out; do
-            sum=-
-            [ "$out" != - ] && sum=$(md5sum < "$out" | cut -c1-32)
-            echo "$status $sum"
-        done | sort
-}
+# "status md5-of-outbox" per receipt (no names: duplicates may swap with their originals)
+summary() { outcome_summary "$1"; }
 L="$T/tor/log/receipts.jsonl"
 is "$(jq -r .file "$L" | sort | uniq -d | wc -l | tr -d ' ')" 0 "no input has two receipts"
 is "$(jq -r .file "$L" | wc -l | tr -d ' ')" "$total" "every input has a receipt"
