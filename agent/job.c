@@ -85,6 +85,11 @@ static int open_input(bd_job *j, int *fd)
                   "partner's upload umask or the inbox's group)", strerror(errno));
         return -1;
     }
+    if (*fd < 0 && errno == ENOENT) {
+        finish_as(j, BD_JOB_FAILED, "the claimed file is gone: something deleted it from the claim folder before "
+                  "it could be read");
+        return -1;
+    }
     if (*fd < 0 && (errno == ELOOP || errno == EINVAL)) {
         finish_as(j, BD_JOB_REJECTED, "not a regular file (a symbolic link, FIFO or folder took its place)");
         return -1;
