@@ -25,12 +25,14 @@ set_faults() { # set_faults RULE...: replace the control file (a rename: a new i
     sleep 0.1
 }
 
-start() { # start [extra env]: `run` under the fault shim
+runs_ge() { [ "$(grep -c ' running: ' "$T/agent.log" 2>/dev/null)" -ge "$1" ]; }
+start() { # start [extra env]: `run` under the fault shim; waits for its own "running" line
+    before=$(grep -c ' running: ' "$T/agent.log" 2>/dev/null)
     (env BD_FAULTS_FILE="$FAULTS" LD_PRELOAD="$SHIM" "$@" sh -c 'exec '"${BD_WRAP:-}"' "$0" run -c "$1"' \
         "$BD_BIN" "$T/bd.conf" 2>>"$T/agent.log") &
     AGENT=$!
     BG_PIDS="$BG_PIDS $AGENT"
-    wait_for grep -q running "$T/agent.log"
+    wait_for runs_ge $((${before:-0} + 1))
 }
 
 # fault NAME RULE LOG-TEXT [RECEIPTS-DURING]: inject RULE while a file arrives; the file must wait (no

@@ -3,11 +3,13 @@
 D="$SAMPLES/demo"
 SLOW=${BD_SLOW:-1} # sanitizer and valgrind runs stretch the time limits
 
-start_agent() {
+runs_ge() { [ "$(grep -c ' running: ' "$T/agent.log" 2>/dev/null)" -ge "$1" ]; }
+start_agent() { # waits for this agent's own "running" line (the log keeps the earlier agents' lines)
+    before=$(grep -c ' running: ' "$T/agent.log" 2>/dev/null)
     (bd_exec run -c "$T/bd.conf" 2>>"$T/agent.log") &
     AGENT=$!
     BG_PIDS="$BG_PIDS $AGENT"
-    wait_for grep -q running "$T/agent.log"
+    wait_for runs_ge $((${before:-0} + 1))
 }
 stop_agent() {
     kill -TERM "$AGENT"
