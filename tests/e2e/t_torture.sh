@@ -99,8 +99,26 @@ bd once -c "$T/ref/bd.conf" 2>>"$T/agent.log"; ok $? "reference run"
 
 # ---------------------------------------------------------------- the torture
 conf "$T/tor" 1
+# Test builds (--enable-test-hooks): every other restart also arms a crash point at a random pass through one of
+# the commit's dangerous points, so the torture hits them exactly, not only by chance.
+HOOKS=0
+case "$("$BD_BIN" --version)" in *"crash points"*) HOOKS=1 ;; esac
+HOOKS_BUILT=$HOOKS
+POINTS="after-idsync-commit after-journal after-outbox-rename after-receipt after-markers before-archive after-archive"
+point_kills=0
 start_agent() {
-    (bd_exec run -c "$T/tor/bd.conf" 2>>"$T/tor.log") &
+    CRASH_AT=""
+    if [ $HOOKS -eq 1 ]; then
+        rand 2
+        if [ $R -eq 1 ]; then
+            rand 7
+            set -- $POINTS
+            shift $R
+            rand 5
+            CRASH_AT="$1:$((R + 1))"
+        fi
+    fi
+    (BD_CRASH_AT=$CRASH_AT bd_exec run -c "$T/tor/bd.conf" 2>>"$T/tor.log") &
     AGENT=$!
 }
 feed() { # feed N: the next N inputs of the order, by rename (local) or by upload-then-rename (remote)
@@ -132,7 +150,13 @@ while [ $kills -lt "$KILLS" ]; do
             victim=$1
         fi
     fi
-    kill -9 "$victim" 2>/dev/null && kills=$((kills + 1))
+    if ! kill -0 "$AGENT" 2>/dev/null; then # it died at its armed crash point
+        victim=$AGENT
+        kills=$((kills + 1))
+        point_kills=$((point_kills + 1))
+    else
+        kill -9 "$victim" 2>/dev/null && kills=$((kills + 1))
+    fi
     if [ "$victim" = "$AGENT" ]; then
         wait "$AGENT" 2>/dev/null
         start_agent
@@ -142,7 +166,16 @@ while [ $kills -lt "$KILLS" ]; do
 done
 feed 100000
 exec 3<&-
-echo "# $kills kills ($worker_kills of a worker or SFTP helper)"
+if [ -n "$CRASH_AT" ]; then # the last agent must drain the stream: one without an armed crash point
+    kill -9 "$AGENT" 2>/dev/null
+    wait "$AGENT" 2>/dev/null
+    HOOKS=0
+    start_agent
+fi
+echo "# $kills kills ($worker_kills of a worker or SFTP helper, $point_kills at an armed crash point)"
+if [ $HOOKS_BUILT -eq 1 ]; then
+    [ $point_kills -gt 0 ]; ok $? "some of the kills happened at exact crash points ($point_kills)"
+fi
 BG_PIDS="$BG_PIDS $AGENT"
 all_done() { [ "$(jq -r .file "$T/tor/log/receipts.jsonl" | sort -u | wc -l)" -ge "$total" ] &&
              [ -z "$(find "$T/tor/inbox" "$R_IN" "$T/tor/state/claims" "$T/tor/state/remote" -type f 2>/dev/null)" ]; }
