@@ -130,7 +130,9 @@ WAIT=$((5 * SLOW)) wait_for sh -c "'$BD_BIN' status -c '$T/bd.conf' --json | jq 
 ok $? "status: the hanging file is in flight"
 PT=100 conf "$ACME, $SLOWP, $BETA"
 starts_before=$(nlog 'SIGHUP')
-kill -HUP "$AGENT"; kill -HUP "$AGENT"; kill -HUP "$AGENT"
+# held stopped while three SIGHUPs arrive, so that they are all pending when it looks (the timing of a busy
+# machine must not decide the count)
+kill -STOP "$AGENT"; kill -HUP "$AGENT"; kill -HUP "$AGENT"; kill -HUP "$AGENT"; kill -CONT "$AGENT"
 WAIT=$((5 * SLOW)) wait_for nlog_ge 'configuration reloaded' 2
 ok $? "a reload while a file is in flight"
 like "$(grep 'configuration reloaded' "$T/agent.log" | tail -n 1)" "1 files in flight finish under the previous one" "the reload says a file is in flight"
@@ -143,7 +145,7 @@ ok $? "the new partner's inbox is watched"
 is "$(r ftp_dpm_478_1700000200.sync.1.gz .partner)" beta "and its file belongs to it"
 sleep 1
 n=$(( $(nlog 'SIGHUP') - starts_before ))
-[ "$n" -ge 1 ] && [ "$n" -le 2 ]; ok $? "three SIGHUPs in a row: coalesced ($n reloads)"
+is "$n" 1 "three SIGHUPs in a row: coalesced into one reload"
 WAIT=$((5 * SLOW)) wait_for grep -q '^RELOADING=1' "$T/notify.out"
 ok $? "RELOADING=1 sent on reload"
 WAIT=$((5 * SLOW)) wait_for lines_ge '^READY=1' "$T/notify.out" 2
