@@ -4,6 +4,7 @@
 #include "matchstore.h"
 #include <errno.h>
 #include <lmdb.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,24 @@ typedef struct lmdb_reader {
     MDB_txn *txn;
 } lmdb_reader;
 
+/* A batch collects its puts and writes them to the B-tree in key order, a chunk at a time: sorted inserts touch
+ * each page once, random ones fault a page per put (an ID-sync file arrives in the partner's order). */
+#define BATCH_CHUNK 262144 /* entries sorted and written together: bounded memory whatever the file size */
+
+typedef struct pending_put {
+    uint32_t off;  /* into the arena: key bytes, then value bytes */
+    uint16_t klen, vlen;
+    uint32_t seq;  /* arrival order: of two puts of one key, the later wins */
+} pending_put;
+
 typedef struct lmdb_batch {
     bd_matchstore *ms; /* must come first */
     MDB_txn *txn;
+    pending_put *puts;
+    size_t nputs;
+    unsigned char *arena;
+    size_t used, cap;
+    uint32_t seq;
 } lmdb_batch;
 
 static size_t make_key(unsigned char *key, int64_t dpid, const char *id, size_t len)
@@ -116,17 +132,76 @@ static bd_matchbatch *lmdb_batch_begin(bd_matchstore *ms, char *err, size_t errl
     return (bd_matchbatch *)b;
 }
 
+static const unsigned char *sort_arena; /* for the qsort comparator (one batch flushes at a time) */
+
+static int by_key_then_seq(const void *a, const void *b)
+{
+    const pending_put *x = a, *y = b;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = memcmp(sort_arena + x->off, sort_arena + y->off, n);
+    if (c == 0 && x->klen != y->klen)
+        c = x->klen < y->klen ? -1 : 1;
+    if (c == 0)
+        c = x->seq < y->seq ? -1 : x->seq > y->seq;
+    return c;
+}
+
+/* Write the collected puts in key order (LMDB's default key order is memcmp, as here). 0, or an MDB error. */
+static int flush_puts(lmdb_batch *b)
+{
+    lmdb_store *s = (lmdb_store *)b->ms;
+    if (!b->nputs)
+        return 0;
+    sort_arena = b->arena;
+    qsort(b->puts, b->nputs, sizeof *b->puts, by_key_then_seq);
+    int rc = 0;
+    for (size_t i = 0; i < b->nputs && rc == 0; i++) {
+        const pending_put *p = &b->puts[i];
+        MDB_val k = {p->klen, b->arena + p->off}, v = {p->vlen, b->arena + p->off + p->klen};
+        rc = mdb_put(b->txn, s->dbi, &k, &v, 0);
+    }
+    b->nputs = 0;
+    b->used = 0;
+    return rc;
+}
+
+static int stash_put(lmdb_batch *b, const unsigned char *key, size_t klen, const unsigned char *val, size_t vlen)
+{
+    if (b->nputs == BATCH_CHUNK) {
+        int rc = flush_puts(b);
+        if (rc) {
+            errno = rc == MDB_MAP_FULL ? ENOSPC : EIO;
+            return -1;
+        }
+    }
+    if (!b->puts && !(b->puts = malloc(BATCH_CHUNK * sizeof *b->puts)))
+        return -1;
+    if (b->used + klen + vlen > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : (size_t)BATCH_CHUNK * 64;
+        unsigned char *grown = realloc(b->arena, cap);
+        if (!grown)
+            return -1;
+        b->arena = grown;
+        b->cap = cap;
+    }
+    memcpy(b->arena + b->used, key, klen);
+    memcpy(b->arena + b->used + klen, val, vlen);
+    b->puts[b->nputs++] = (pending_put){(uint32_t)b->used, (uint16_t)klen, (uint16_t)vlen, b->seq++};
+    b->used += klen + vlen;
+    return 0;
+}
+
 static int lmdb_batch_put(bd_matchbatch *bt, int64_t dpid, const char *id, size_t len, int64_t to_dpid,
                           const char *to, size_t to_len)
 {
     lmdb_batch *b = (lmdb_batch *)bt;
-    lmdb_store *s = (lmdb_store *)b->ms;
     unsigned char key[KEY_MAX], val[1 + KEY_MAX];
+    size_t vlen;
     if (len == 0 || len > BD_MATCH_MAX_ID || to_len == 0 || to_len > BD_MATCH_MAX_ID) {
         errno = EINVAL;
         return -1;
     }
-    MDB_val k = {make_key(key, dpid, id, len), key}, v;
+    size_t klen = make_key(key, dpid, id, len);
     if (to_dpid == 0) {
         if (!bd_is_our_id(to, to_len)) {
             errno = EINVAL;
@@ -134,38 +209,42 @@ static int lmdb_batch_put(bd_matchbatch *bt, int64_t dpid, const char *id, size_
         }
         val[0] = 'U';
         memcpy(val + 1, to, to_len);
-        v.mv_size = 1 + to_len;
+        vlen = 1 + to_len;
     } else {
         val[0] = 'L';
-        v.mv_size = 1 + make_key(val + 1, to_dpid, to, to_len);
+        vlen = 1 + make_key(val + 1, to_dpid, to, to_len);
     }
-    v.mv_data = val;
-    int rc = mdb_put(b->txn, s->dbi, &k, &v, 0);
-    if (rc) {
-        errno = rc == MDB_MAP_FULL ? ENOSPC : EIO;
-        return -1;
-    }
-    return 0;
+    return stash_put(b, key, klen, val, vlen);
+}
+
+static void free_batch(lmdb_batch *b)
+{
+    free(b->puts);
+    free(b->arena);
+    free(b);
 }
 
 static int lmdb_batch_commit(bd_matchbatch *bt, char *err, size_t errlen)
 {
     lmdb_batch *b = (lmdb_batch *)bt;
-    int rc = mdb_txn_commit(b->txn);
-    free(b);
-    if (rc) {
-        snprintf(err, errlen, "match store: commit failed: %s%s", mdb_strerror(rc),
-                 rc == MDB_MAP_FULL ? " (raise match_map_size)" : "");
-        return -1;
-    }
-    return 0;
+    int rc = flush_puts(b);
+    if (rc)
+        mdb_txn_abort(b->txn);
+    else
+        rc = mdb_txn_commit(b->txn);
+    free_batch(b);
+    if (rc == MDB_MAP_FULL)
+        snprintf(err, errlen, "the match store is full (match_map_size): raise match_map_size and restart the agent");
+    else if (rc)
+        snprintf(err, errlen, "match store: commit failed: %s", mdb_strerror(rc));
+    return rc ? -1 : 0;
 }
 
 static void lmdb_batch_abort(bd_matchbatch *bt)
 {
     lmdb_batch *b = (lmdb_batch *)bt;
     mdb_txn_abort(b->txn);
-    free(b);
+    free_batch(b);
 }
 
 static int lmdb_count(bd_matchstore *ms, uint64_t *entries)

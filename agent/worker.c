@@ -62,6 +62,8 @@ static void finish_batch(bd_job *j, int cmd_fd, int res_fd)
     }
     bd_crashpoint("worker-idsync-commit");
     reply = bd_matchbatch_commit(j->batch, err, sizeof err) == 0 ? '0' : '1';
+    if (reply != '0')
+        log_error("partner %s: %s: %s", j->partner->name, j->name, err);
     j->batch = NULL;
     bd_write_all(res_fd, &reply, 1);
 }
