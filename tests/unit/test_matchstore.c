@@ -1,0 +1,127 @@
+/* test_matchstore.c: unit tests of the LMDB ID-match table: batches (sorted chunks, last put wins), links, abort, a full map. */
+#include "config.h"
+#include "matchstore.h"
+#include "tap.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/bd-matchstore-XXXXXX";
+
+static void our_id(char out[BD_OURID_LEN + 1], unsigned long n)
+{
+    snprintf(out, BD_OURID_LEN + 1, "%038lu", n);
+}
+
+static int put(bd_matchbatch *b, int64_t dpid, const char *id, const char *ours)
+{
+    return bd_matchbatch_put(b, dpid, id, strlen(id), 0, ours, strlen(ours));
+}
+
+/* The our-ID a lookup gives, or "" (no match) / "ERR". */
+static const char *lookup(bd_matchstore *ms, int64_t dpid, const char *id)
+{
+    static char ours[BD_OURID_LEN + 1];
+    char err[256];
+    bd_matchreader *r = bd_matchreader_open(ms, err, sizeof err);
+    int rc = r ? bd_matchreader_lookup(r, dpid, id, strlen(id), ours) : -1;
+    bd_matchreader_close(r);
+    return rc < 0 ? "ERR" : rc == 0 ? "" : ours;
+}
+
+static void test_last_put_wins_and_links(bd_matchstore *ms)
+{
+    char err[256], a[BD_OURID_LEN + 1], b[BD_OURID_LEN + 1];
+    our_id(a, 1);
+    our_id(b, 2);
+    bd_matchbatch *bt = bd_matchbatch_begin(ms, err, sizeof err);
+    TAP_OK(bt != NULL, "a batch begins");
+    TAP_EQ_INT(put(bt, 478, "P-1", a), 0, "put P-1 -> 1");
+    TAP_EQ_INT(put(bt, 478, "P-1", b), 0, "put P-1 -> 2 in the same batch");
+    TAP_EQ_INT(bd_matchbatch_put(bt, 479, "Q-1", 3, 478, "P-1", 3), 0, "link Q-1 (DPID 479) -> P-1 (DPID 478)");
+    TAP_EQ_INT(bd_matchbatch_commit(bt, err, sizeof err), 0, "commit");
+    TAP_EQ_STR(lookup(ms, 478, "P-1"), b, "the later put of a key wins");
+    TAP_EQ_STR(lookup(ms, 479, "Q-1"), b, "a link is followed");
+    TAP_EQ_STR(lookup(ms, 478, "P-404"), "", "an unknown ID has no match");
+}
+
+static void test_chunks(bd_matchstore *ms)
+{
+    char err[256], ours[BD_OURID_LEN + 1], id[32];
+    bd_matchbatch *bt = bd_matchbatch_begin(ms, err, sizeof err);
+    int bad = 0;
+    our_id(ours, 7);
+    bad |= put(bt, 500, "EARLY-LATE", ours); /* in the first sorted chunk */
+    for (unsigned long i = 0; i < 300000; i++) { /* more than one chunk (262144), in no key order */
+        unsigned long k = (i * 2654435761UL) % 300000;
+        snprintf(id, sizeof id, "R-%lu", k);
+        our_id(ours, 1000000 + k);
+        bad |= put(bt, 500, id, ours);
+    }
+    our_id(ours, 8);
+    bad |= put(bt, 500, "EARLY-LATE", ours); /* in the second chunk: must win over the first */
+    TAP_EQ_INT(bad, 0, "300002 puts across two sorted chunks");
+    TAP_EQ_INT(bd_matchbatch_commit(bt, err, sizeof err), 0, "commit");
+    uint64_t n = 0;
+    TAP_EQ_INT(bd_matchstore_count(ms, &n), 0, "count");
+    TAP_EQ_INT(n, 2 + 1 + 300000, "every distinct key is stored once (P-1, Q-1, EARLY-LATE and the 300000)");
+    our_id(ours, 1000000 + 123456);
+    TAP_EQ_STR(lookup(ms, 500, "R-123456"), ours, "a key from the first chunk");
+    our_id(ours, 1000000 + 299999);
+    TAP_EQ_STR(lookup(ms, 500, "R-299999"), ours, "a key from anywhere");
+    our_id(ours, 8);
+    TAP_EQ_STR(lookup(ms, 500, "EARLY-LATE"), ours, "the later put wins across chunks");
+}
+
+static void test_abort(bd_matchstore *ms)
+{
+    char err[256], ours[BD_OURID_LEN + 1];
+    our_id(ours, 9);
+    bd_matchbatch *bt = bd_matchbatch_begin(ms, err, sizeof err);
+    put(bt, 478, "ABORTED", ours);
+    bd_matchbatch_abort(bt);
+    TAP_EQ_STR(lookup(ms, 478, "ABORTED"), "", "an aborted batch writes nothing");
+}
+
+static void test_full_map(void)
+{
+    char sub[600], err[512], ours[BD_OURID_LEN + 1], id[32];
+    snprintf(sub, sizeof sub, "%s/small", dir);
+    bd_matchstore *ms = bd_matchstore_open_lmdb(sub, 256 * 1024, 0, err, sizeof err);
+    TAP_OK(ms != NULL, "a 256 KiB store opens");
+    if (!ms)
+        return;
+    bd_matchbatch *bt = bd_matchbatch_begin(ms, err, sizeof err);
+    int rc = 0;
+    for (unsigned long i = 0; i < 20000 && rc == 0; i++) {
+        snprintf(id, sizeof id, "F-%lu", i);
+        our_id(ours, i);
+        rc = put(bt, 478, id, ours);
+    }
+    rc = rc == 0 ? bd_matchbatch_commit(bt, err, sizeof err) : (bd_matchbatch_abort(bt), rc);
+    TAP_EQ_INT(rc, -1, "20000 mappings do not fit");
+    TAP_OK(strstr(err, "the match store is full") != NULL, "the error says the store is full (%s)", err);
+    bd_matchstore_close(ms);
+}
+
+int main(void)
+{
+    char err[512];
+    if (!mkdtemp(dir))
+        return 1;
+    bd_matchstore *ms = bd_matchstore_open_lmdb(dir, 1ULL << 30, 0, err, sizeof err);
+    TAP_OK(ms != NULL, "the store opens (%s)", ms ? "ok" : err);
+    if (!ms)
+        return tap_done();
+    test_last_put_wins_and_links(ms);
+    test_chunks(ms);
+    test_abort(ms);
+    bd_matchstore_close(ms);
+    test_full_map();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", dir);
+    return tap_done();
+}
