@@ -58,7 +58,10 @@ like "$(cat "$T/agent.log")" "transient" "the disconnections were logged as tran
 descendants() { for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
 before=$(wc -l < "$T/agent.log")
 # the listener too: a fetcher that is reconnecting (after the restarts above) must stall as well
-stopped="$SSHD_PID $(descendants "$SSHD_PID" | tr '\n' ' ')"
+# ...and whatever holds the server side of a connection to our port: a session forked while an earlier sshd was
+# being stopped survives it, orphaned, outside the new listener's tree
+holders=$(ss -Htnp state established "( sport = :$SSHD_PORT )" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+stopped="$SSHD_PID $(descendants "$SSHD_PID" | tr '\n' ' ') $(echo $holders)"
 for p in $stopped; do kill -STOP "$p" 2>/dev/null; done
 new_transient() { tail -n +"$((before + 1))" "$T/agent.log" | grep -q transient; }
 WAIT=$((15 * SLOW)) wait_for new_transient # timeout = 2 s: well before this on a quiet machine
