@@ -1,8 +1,8 @@
 /* test_delimited.c: TAP tests of the delimited plugin: names, options, RFC 4180 rows, columns, DPIDs, errors. */
 #include "plugin_harness.h"
 #include "tap.h"
+#include "plugin_checks.h"
 #include "test_util.h"
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,7 @@ static ph_fixture fx;
 
 static const ph_record *record_at(size_t i)
 {
-    return i < fx.host.nrecords ? &fx.host.records[i] : NULL;
+    return pc_record_at(&fx, i);
 }
 
 /* Start over with options given as key, value, ..., NULL. */
@@ -57,49 +57,23 @@ static void expect_error(const char *text, const char *part)
     expect_error_at(CSV, text, 1, BD_ERR_FORMAT, part);
 }
 
-/* One line that must give one record with n items and no error. */
 static const ph_record *expect_record(const char *name, const char *text, size_t nitems, const char *what)
 {
-    int outcome = ph_fixture_feed(&fx, name, text);
-    TAP_EQ_INT(outcome, PH_DONE, "%s: done (%s)", what, fx.run.err);
-    TAP_EQ_INT(fx.host.nerrors, 0, "%s: no line error (%s)", what, ph_reason_at(&fx.host, 0));
-    TAP_EQ_INT(fx.host.nrecords, 1, "%s: one record", what);
-    TAP_EQ_INT(fx.host.nrecords ? fx.host.records[0].nitems : 99, nitems, "%s: %zu items", what, nitems);
-    return record_at(0);
+    return pc_expect_record(&fx, name, text, nitems, what);
 }
 
-/* open() must fail with an err that contains every given part. */
 static void expect_open_error(const char *name, const char *part1, const char *part2)
 {
-    int outcome = ph_fixture_feed(&fx, name, "u1,1\n");
-    TAP_EQ_INT(outcome, PH_OPEN_FAILED, "[%s] open fails", part1);
-    TAP_OK(strstr(fx.run.err, part1) && (!part2 || strstr(fx.run.err, part2)), "[%s] err: %s", part1, fx.run.err);
-    TAP_EQ_INT(fx.host.nrecords + fx.host.nerrors, 0, "[%s] nothing emitted", part1);
+    pc_expect_open_error(&fx, name, "u1,1\n", part1, part2);
 }
 
 /* ---------------------------------------------------------------- descriptor and names */
 
-static int claimed(const char *name)
-{
-    for (const char *const *p = delim->patterns; *p; p++)
-        if (fnmatch(*p, name, 0) == 0)
-            return 1;
-    return 0;
-}
-
 static void test_descriptor(void)
 {
-    TAP_EQ_STR(delim->name, "delimited", "descriptor name");
-    TAP_EQ_INT(delim->abi_major, BD_PLUGIN_ABI_MAJOR, "ABI major");
-    TAP_EQ_INT(delim->abi_minor, BD_PLUGIN_ABI_MINOR, "ABI minor");
-    TAP_EQ_INT(delim->struct_size, sizeof(bd_plugin), "descriptor struct_size");
-    TAP_OK(delim->version && *delim->version && delim->description && *delim->description, "version, description");
     static const char *const mine[] = {"a.csv", "a.tsv", "a.csv.gz", "a.tsv.gz", "a.csv.zst", "a.tsv.zst"};
-    for (size_t i = 0; i < COUNT_OF(mine); i++)
-        TAP_OK(claimed(mine[i]), "pattern claims %s", mine[i]);
     static const char *const others[] = {"a.jsonl", "ftp_dpm_478_1366545717.sync", "a.csv.bz2", "a.txt"};
-    for (size_t i = 0; i < COUNT_OF(others); i++)
-        TAP_OK(!claimed(others[i]), "pattern leaves %s", others[i]);
+    pc_check_descriptor(delim, "delimited", mine, COUNT_OF(mine), others, COUNT_OF(others));
 }
 
 typedef struct name_case {
