@@ -2,27 +2,12 @@
 # log line), the agent still up after each case, a good file processed after all of them, then `batchdrop once`
 # over the whole corpus, and a clean SIGTERM. Case layout and the expect syntax: tests/corpus/README.md.
 # BD_CORPUS_ONLY=NNN (a case number or folder name, or a space-separated list) runs only those cases.
-# BD_STRICT=1 counts the expectations marked #TODO (known bugs) as failures.
 . "${BD_SRCDIR}/tests/e2e/lib.sh"
 SLOW=${BD_SLOW:-1}
 CORPUS="$BD_SRCDIR/tests/corpus"
 CASES="$CORPUS/cases"
 U=68079982765673198504052656074456196039 # a well-formed user ID for the default partner (ids = "ours")
 
-# ---------------------------------------------------------------- TAP with TODO
-tap_todo=0
-check() { # check <0/1> <description> [todo text]: a failing check with a TODO text is a known bug (TAP TODO)
-    tap_n=$((tap_n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $tap_n - $2${3:+ # TODO $3}"
-    elif [ -n "${3:-}" ] && [ -z "${BD_STRICT:-}" ]; then
-        echo "not ok $tap_n - $2 # TODO $3"
-        tap_todo=$((tap_todo + 1))
-    else
-        echo "not ok $tap_n - $2${3:+ (known bug: $3)}"
-        tap_failed=$((tap_failed + 1))
-    fi
-}
 
 selected() { # selected <case folder name>
     [ -z "${BD_CORPUS_ONLY:-}" ] && return 0
@@ -105,7 +90,7 @@ sentinel() {
     printf '%s\td_sid=%d\n' "$U" $((9000000 + sentinel_n)) > "$T/stage/$s"
     mv "$T/stage/$s" "$1/$s"
     WAIT=$((10 * SLOW)) wait_for has_receipt "$s" "$2"
-    check $? "  the next good file ($s) gets a receipt"
+    ok $? "  the next good file ($s) gets a receipt"
     is "$(rsel "$s" "$2" | jq -r .status)" ok "  and is processed ok"
 }
 # in_dir DIR NAME: is there an entry (of any type) named exactly NAME in DIR? (names may hold glob characters)
@@ -140,15 +125,12 @@ for c in $case_list; do
         sentinel "$inbox" "$partner"
     else
         WAIT=$(( ${cwait:-10} * SLOW )) wait_for has_receipt "$name" "$partner"
-        check $? "$c: a receipt within $(( ${cwait:-10} * SLOW )) s" \
-            "$(sed -n 's/^receipt=[^#]*#TODO //p' "$dir/expect")"
+        ok $? "$c: a receipt within $(( ${cwait:-10} * SLOW )) s"
     fi
     log=$(tail -c +$((logoff + 1)) "$T/agent.log")
     last=$(rsel "$name" "$partner" | tail -n 1)
     while IFS= read -r line || [ -n "$line" ]; do
         case "$line" in '' | '#'*) continue ;; esac
-        todo=""
-        case "$line" in *' #TODO '*) todo=${line#* #TODO }; line=${line%% #TODO *} ;; esac
         when=""
         case "$line" in root:*) when=root; line=${line#root:} ;; nonroot:*) when=nonroot; line=${line#nonroot:} ;; esac
         if [ "$when" = root ] && [ "$(id -u)" -ne 0 ]; then continue; fi
@@ -158,13 +140,13 @@ for c in $case_list; do
         *'~='*) key=${line%%~=*}; want=${line#*~=}; op='~' ;;
         *'!='*) key=${line%%!=*}; want=${line#*!=}; op='!' ;;
         *=*) key=${line%%=*}; want=${line#*=}; op='=' ;;
-        *) check 1 "$c: cannot read expectation '$line'"; continue ;;
+        *) ok 1 "$c: cannot read expectation '$line'"; continue ;;
         esac
         case "$key" in
         wait) continue ;;
         receipt) got=$(nrec "$name" "$partner")
             if [ "$want" = none ]; then [ "$got" -eq 0 ]; else [ "$got" -ge 1 ]; fi
-            check $? "$c: receipt=$want (got $got)" "$todo"; continue ;;
+            ok $? "$c: receipt=$want (got $got)"; continue ;;
         receipts) got=$(nrec "$name" "$partner") ;;
         log) got=$log ;;
         inbox) if in_dir "$inbox" "$name"; then got=present; else got=absent; fi ;;
@@ -178,7 +160,7 @@ for c in $case_list; do
         '!~') case "$got" in *"$want"*) false ;; *) true ;; esac ;;
         esac
         rc=$?
-        check $rc "$c: $key $op $want" "$todo"
+        ok $rc "$c: $key $op $want"
         if [ $rc -ne 0 ] && [ "$key" != log ]; then printf '%s\n' "got: '$(printf '%s' "$got" | head -c 300)'" | sed 's/^/#   /'; fi
         if [ $rc -ne 0 ] && [ "$key" = log ]; then printf '%s\n' "$log" | tail -n 3 | cut -c1-300 | sed 's/^/#   log: /'; fi
     done < "$dir/expect"
@@ -219,5 +201,4 @@ echo "# once: $(($(date +%s) - t0)) s"
 [ $rc -le 1 ]; ok $? "once over the whole corpus exits without crashing or hanging (status $rc)"
 n=$(jq -c . "$O/log/receipts.jsonl" 2>/dev/null | wc -l | tr -d ' ')
 [ "$n" -ge 1 ]; ok $? "and writes receipts ($n)"
-[ $tap_todo -eq 0 ] || echo "# $tap_todo failed expectations are known bugs marked #TODO (BD_STRICT=1 fails on them)"
 done_testing
