@@ -102,9 +102,20 @@ out:
     return result;
 }
 
-static int append_receipt_once(bd_agent *a, const char *claim_id, const char *line)
+/* fresh: the journal entry was written just now, so the log cannot hold this receipt yet. Its tail is still
+ * read once per process (and log path), to cut a line torn by a crash before appending after it. */
+static int tail_checked(bd_agent *a)
 {
-    int have = receipt_already_logged(a->cfg->receipts, claim_id);
+    return a->receipts_checked && strcmp(a->receipts_checked, a->cfg->receipts) == 0;
+}
+
+static int append_receipt_once(bd_agent *a, const char *claim_id, const char *line, int fresh)
+{
+    int have = fresh && tail_checked(a) ? 0 : receipt_already_logged(a->cfg->receipts, claim_id);
+    if (have >= 0 && !tail_checked(a)) {
+        free(a->receipts_checked);
+        a->receipts_checked = strdup(a->cfg->receipts); /* NULL: checked again next time */
+    }
     if (have < 0 || (!have && bd_receipt_append(a->cfg->receipts, line) < 0)) {
         log_error("cannot write the receipt for claim %s to %s: %s; the file stays claimed and is retried",
                   claim_id, a->cfg->receipts, strerror(errno));
@@ -224,7 +235,8 @@ static int mark_done(bd_agent *a, const char *claim_id, json_t *jr)
     return rc;
 }
 
-static int replay(bd_agent *a, const char *claim_id, json_t *jr)
+/* Carry out a journal entry from its state on. fresh: called right after writing it (not a recovery). */
+static int replay(bd_agent *a, const char *claim_id, json_t *jr, int fresh)
 {
     char err[256], claim_buf[PATH_MAX];
     const char *state = json_string_value(json_object_get(jr, "state"));
@@ -235,7 +247,7 @@ static int replay(bd_agent *a, const char *claim_id, json_t *jr)
         if (do_renames(json_object_get(jr, "renames")) < 0)
             return -1;
         bd_crashpoint("after-outbox-rename");
-        if (append_receipt_once(a, claim_id, line) < 0)
+        if (append_receipt_once(a, claim_id, line, fresh) < 0)
             return -1;
         bd_crashpoint("after-receipt");
         if (write_markers(jr) < 0) {
@@ -253,7 +265,7 @@ static int replay(bd_agent *a, const char *claim_id, json_t *jr)
         return -1;
     }
     bd_crashpoint("after-archive");
-    if (bd_ledger_journal_delete(a->ledger, claim_id, err, sizeof err) < 0) {
+    if (bd_ledger_journal_forget(a->ledger, claim_id, err, sizeof err) < 0) {
         log_error("claim %s: %s", claim_id, err);
         return -1;
     }
@@ -476,7 +488,7 @@ int bd_commit_job(bd_agent *a, bd_job *j, const char *claim_id, const char *clai
     int rc = journal_intent(a, j, claim_id, jr, ok && j->r.sha256[0]);
     if (rc == 0)
         bd_crashpoint("after-journal");
-    if (rc == 0 && replay(a, claim_id, jr) < 0)
+    if (rc == 0 && replay(a, claim_id, jr, 1) < 0)
         rc = -2;
     json_decref(jr);
     return rc;
@@ -491,7 +503,7 @@ static int recover_one(const char *claim_id, const char *json, void *arg)
         return 0;
     }
     log_info("recovering the interrupted commit of claim %s", claim_id);
-    if (replay(a, claim_id, jr) < 0)
+    if (replay(a, claim_id, jr, 0) < 0)
         a->internal_errors++;
     json_decref(jr);
     return 0;
@@ -512,7 +524,7 @@ int bd_commit_replay_claim(bd_agent *a, const char *claim_id)
     free(json);
     if (!jr)
         return -1;
-    rc = replay(a, claim_id, jr) < 0 ? -1 : 1;
+    rc = replay(a, claim_id, jr, 0) < 0 ? -1 : 1;
     json_decref(jr);
     return rc;
 }

@@ -187,6 +187,8 @@ void bd_agent_close(bd_agent *a)
     a->ninboxes = 0;
     bd_ledger_close(a->ledger);
     a->ledger = NULL;
+    free(a->receipts_checked);
+    a->receipts_checked = NULL;
     bd_matchstore_close(a->ms);
     a->ms = NULL;
     bd_plugins_free(&a->plugins);
@@ -232,6 +234,15 @@ static void requeue_claims(bd_agent *a)
         if (bd_claim_each(&a->inboxes[i], requeue_claim, a) < 0)
             log_error("partner %s: cannot list %s: %s", a->inboxes[i].partner->name, a->inboxes[i].claim_dir,
                       strerror(errno));
+}
+
+static void flush_finished(bd_agent *a)
+{
+    char err[256];
+    if (bd_ledger_pending(a->ledger) && bd_ledger_flush(a->ledger, err, sizeof err) < 0)
+        log_error("cannot delete finished journal entries (%s); they are retried, and replayed harmlessly after a "
+                  "restart",
+                  err);
 }
 
 /* Staged outbox files whose claim has no journal entry belong to an interrupted job: drop them. */
@@ -297,6 +308,7 @@ static void recover(bd_agent *a)
         clean_temp_files(dir);
     if (bd_commit_recover(a) < 0)
         log_error("cannot read the commit journal");
+    flush_finished(a); /* clean_staging keeps what the journal still names */
     for (size_t i = 0; i < a->cfg->npartners; i++)
         clean_staging(a, a->cfg->partners[i].name);
     requeue_claims(a);
@@ -542,6 +554,13 @@ static int wait_timeout_ms(bd_agent *a, double next_poll, double next_sweep, dou
     return bd_notify_cap_ms((int)(t * 1000) + 1);
 }
 
+/* Finished journal entries are deleted in the next commit's transaction, or here before the loop sleeps. */
+static void flush_when_idle(bd_agent *a)
+{
+    if (!bd_dispatch_active(a))
+        flush_finished(a);
+}
+
 static int run_loop(bd_agent *a, bd_watch *w)
 {
     double next_sweep = bd_monotonic() + a->cfg->scan_interval;
@@ -549,6 +568,7 @@ static int run_loop(bd_agent *a, bd_watch *w)
     while (!stop_requested(a)) {
         struct pollfd fds[2 + 256] = {{.fd = a->sigfd, .events = POLLIN}, {.fd = w->fd, .events = POLLIN}};
         int nfds = 2 + bd_dispatch_pollfds(a, fds + 2, 256);
+        flush_when_idle(a);
         int timeout = wait_timeout_ms(a, next_poll, next_sweep, bd_monotonic());
         if (poll(fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR) {
             log_error("poll failed: %s; exiting so that the service manager restarts the agent", strerror(errno));

@@ -36,6 +36,7 @@ typedef struct bd_agent {
     unsigned seq;
     bd_stats stats;
     int internal_errors; /* files left claimed for a retry, store or disk failures */
+    char *receipts_checked; /* the receipts log whose torn tail (if any) was cut in this process */
     unsigned deferred;   /* files left in an inbox this pass because their partner was busy */
     double next_claim_retry; /* monotonic time to revisit files left claimed, 0 = none */
     int sigfd;               /* run: SIGTERM/SIGINT/SIGHUP/SIGCHLD, -1 otherwise */

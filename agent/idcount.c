@@ -1,6 +1,7 @@
-/* idcount.c: an open-addressing table of 64-bit ID hashes with counts, for per-file ID statistics. */
+/* idcount.c: per-file ID statistics in bounded memory: exact for the first IDs, sketches past BD_IDCOUNT_EXACT_MAX. */
 #include "config.h"
 #include "idcount.h"
+#include "sketch.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,9 @@ typedef struct slot {
 struct bd_idcount {
     slot *slots;
     size_t cap, used;
+    bd_cms *overflow_counts; /* IDs first seen once the table is full; made on first need */
+    bd_hll *distinct;        /* every ID, for the distinct count past the table's size */
+    int counts, overflowed;  /* counts per ID wanted; an ID went past the full table */
 };
 
 /* Eight bytes at a time (IDs are 10 to 40 bytes), then a murmur3-style finalizer so close IDs spread well. */
@@ -38,15 +42,17 @@ uint64_t bd_hash64(const void *data, size_t len)
     return h ? h : 1;
 }
 
-bd_idcount *bd_idcount_new(void)
+bd_idcount *bd_idcount_new(int counts)
 {
     bd_idcount *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    c->counts = counts;
     c->cap = 1024;
     c->slots = calloc(c->cap, sizeof *c->slots);
-    if (!c->slots) {
-        free(c);
+    c->distinct = bd_hll_new();
+    if (!c->slots || !c->distinct) {
+        bd_idcount_free(c);
         return NULL;
     }
     return c;
@@ -75,13 +81,32 @@ static int grow(bd_idcount *c)
     return 0;
 }
 
+/* The table is full once it holds BD_IDCOUNT_EXACT_MAX IDs; it never grows past that. */
+static int table_full(const bd_idcount *c)
+{
+    return c->used >= BD_IDCOUNT_EXACT_MAX;
+}
+
+static uint32_t count_in_sketch(bd_idcount *c, uint64_t h)
+{
+    c->overflowed = 1;
+    if (!c->counts)
+        return 1;
+    if (!c->overflow_counts && !(c->overflow_counts = bd_cms_new()))
+        return 0;
+    return bd_cms_add(c->overflow_counts, h);
+}
+
 uint32_t bd_idcount_add(bd_idcount *c, const void *id, size_t len)
 {
-    if ((c->used + 1) * 10 > c->cap * 7 && grow(c) < 0)
+    if (!table_full(c) && (c->used + 1) * 10 > c->cap * 7 && grow(c) < 0)
         return 0;
     uint64_t h = bd_hash64(id, len);
+    bd_hll_add(c->distinct, h);
     slot *s = find_slot(c->slots, c->cap, h);
     if (!s->hash) {
+        if (table_full(c))
+            return count_in_sketch(c, h);
         s->hash = h;
         c->used++;
     }
@@ -92,7 +117,15 @@ uint32_t bd_idcount_add(bd_idcount *c, const void *id, size_t len)
 
 size_t bd_idcount_distinct(const bd_idcount *c)
 {
-    return c->used;
+    if (!c->overflowed)
+        return c->used; /* every ID is in the table: exact */
+    uint64_t estimate = bd_hll_estimate(c->distinct);
+    return estimate > c->used ? (size_t)estimate : c->used;
+}
+
+int bd_idcount_exact(const bd_idcount *c)
+{
+    return !c->overflowed;
 }
 
 void bd_idcount_free(bd_idcount *c)
@@ -100,5 +133,7 @@ void bd_idcount_free(bd_idcount *c)
     if (!c)
         return;
     free(c->slots);
+    bd_cms_free(c->overflow_counts);
+    bd_hll_free(c->distinct);
     free(c);
 }

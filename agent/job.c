@@ -119,8 +119,8 @@ static int open_input(bd_job *j, int *fd)
 static int setup_outputs(bd_job *j)
 {
     char err[512];
-    j->per_user = bd_idcount_new();
-    j->users = bd_idcount_new();
+    j->per_user = bd_idcount_new(1);
+    j->users = bd_idcount_new(0);
     if (!j->per_user || !j->users) {
         finish_as(j, BD_JOB_RETRY, "out of memory");
         return -1;

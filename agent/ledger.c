@@ -9,10 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FORGET_MAX 256 /* journal deletes queued for the next write transaction */
+#define CLAIM_KEY_MAX 128
+
 struct bd_ledger {
     MDB_env *env;
     MDB_dbi files, journal;
     int readonly;
+    int nforget;
+    char forget[FORGET_MAX][CLAIM_KEY_MAX];
 };
 
 static int open_dbs(bd_ledger *l)
@@ -63,8 +68,11 @@ bd_ledger *bd_ledger_open(const char *dir, int readonly, char *err, size_t errle
 
 void bd_ledger_close(bd_ledger *l)
 {
+    char err[256];
     if (!l)
         return;
+    if (bd_ledger_flush(l, err, sizeof err) < 0) /* else the next start replays and deletes them */
+        fprintf(stderr, "batchdrop: %s\n", err);
     mdb_env_close(l->env);
     free(l);
 }
@@ -101,36 +109,93 @@ static int put(MDB_txn *txn, MDB_dbi dbi, const char *key, const char *value)
     return mdb_put(txn, dbi, &k, &v, 0);
 }
 
-int bd_ledger_journal_put(bd_ledger *l, const char *claim_id, const char *journal_json, const char *sha256,
-                          const char *ledger_json, char *err, size_t errlen)
+static int del_journal(MDB_txn *txn, MDB_dbi dbi, const char *claim_id)
 {
-    MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
-    if (rc == 0 && !(rc = put(txn, l->journal, claim_id, journal_json)) && sha256)
-        rc = put(txn, l->files, sha256, ledger_json);
-    if (rc == 0)
-        rc = mdb_txn_commit(txn);
-    else if (txn)
+    MDB_val k = {strlen(claim_id), (void *)claim_id};
+    int rc = mdb_del(txn, dbi, &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The queued deletes, in the caller's transaction. */
+static int apply_forgotten(bd_ledger *l, MDB_txn *txn)
+{
+    int rc = 0;
+    for (int i = 0; i < l->nforget && rc == 0; i++)
+        rc = del_journal(txn, l->journal, l->forget[i]);
+    return rc;
+}
+
+/* Begin a write transaction that carries the queued deletes; end_write commits it (and empties the queue) or aborts. */
+static int begin_write(bd_ledger *l, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(l->env, NULL, 0, txn);
+    if (rc == 0 && (rc = apply_forgotten(l, *txn)) != 0)
+        mdb_txn_abort(*txn);
+    return rc;
+}
+
+static int end_write(bd_ledger *l, MDB_txn *txn, int rc, char *err, size_t errlen)
+{
+    if (rc != 0)
         mdb_txn_abort(txn);
+    else if ((rc = mdb_txn_commit(txn)) == 0) /* a failed commit frees the transaction too */
+        l->nforget = 0;
     if (rc)
         snprintf(err, errlen, "ledger write failed: %s", mdb_strerror(rc));
     return rc ? -1 : 0;
 }
 
+int bd_ledger_journal_put(bd_ledger *l, const char *claim_id, const char *journal_json, const char *sha256,
+                          const char *ledger_json, char *err, size_t errlen)
+{
+    MDB_txn *txn = NULL;
+    int rc = begin_write(l, &txn);
+    if (rc) {
+        snprintf(err, errlen, "ledger write failed: %s", mdb_strerror(rc));
+        return -1;
+    }
+    if (!(rc = put(txn, l->journal, claim_id, journal_json)) && sha256)
+        rc = put(txn, l->files, sha256, ledger_json);
+    return end_write(l, txn, rc, err, errlen);
+}
+
 int bd_ledger_journal_delete(bd_ledger *l, const char *claim_id, char *err, size_t errlen)
 {
-    MDB_txn *txn;
-    MDB_val k = {strlen(claim_id), (void *)claim_id};
-    int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
-    if (rc == 0) {
-        rc = mdb_del(txn, l->journal, &k, NULL);
-        if (rc == MDB_NOTFOUND)
-            rc = 0;
-        rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
-    }
-    if (rc)
+    MDB_txn *txn = NULL;
+    int rc = begin_write(l, &txn);
+    if (rc) {
         snprintf(err, errlen, "ledger write failed: %s", mdb_strerror(rc));
-    return rc ? -1 : 0;
+        return -1;
+    }
+    return end_write(l, txn, del_journal(txn, l->journal, claim_id), err, errlen);
+}
+
+int bd_ledger_journal_forget(bd_ledger *l, const char *claim_id, char *err, size_t errlen)
+{
+    if (strlen(claim_id) >= CLAIM_KEY_MAX)
+        return bd_ledger_journal_delete(l, claim_id, err, errlen);
+    if (l->nforget == FORGET_MAX && bd_ledger_flush(l, err, errlen) < 0)
+        return -1;
+    snprintf(l->forget[l->nforget++], CLAIM_KEY_MAX, "%s", claim_id);
+    return 0;
+}
+
+int bd_ledger_flush(bd_ledger *l, char *err, size_t errlen)
+{
+    if (l->nforget == 0 || l->readonly)
+        return 0;
+    MDB_txn *txn = NULL;
+    int rc = begin_write(l, &txn);
+    if (rc) {
+        snprintf(err, errlen, "ledger write failed: %s", mdb_strerror(rc));
+        return -1;
+    }
+    return end_write(l, txn, 0, err, errlen);
+}
+
+int bd_ledger_pending(const bd_ledger *l)
+{
+    return l->nforget;
 }
 
 int bd_ledger_journal_each(bd_ledger *l, int (*cb)(const char *claim_id, const char *json, void *arg), void *arg)
@@ -189,6 +254,6 @@ int bd_ledger_count(bd_ledger *l, size_t *files, size_t *journal)
     if (rc)
         return -1;
     *files = a.ms_entries;
-    *journal = b.ms_entries;
+    *journal = b.ms_entries > (size_t)l->nforget ? b.ms_entries - (size_t)l->nforget : 0; /* queued deletes are done */
     return 0;
 }

@@ -18,6 +18,12 @@ int bd_ledger_journal_put(bd_ledger *l, const char *claim_id, const char *journa
                           const char *ledger_json, char *err, size_t errlen);
 int bd_ledger_journal_get(bd_ledger *l, const char *claim_id, char **journal_json); /* 1/0/-1 */
 int bd_ledger_journal_delete(bd_ledger *l, const char *claim_id, char *err, size_t errlen);
+/* Group commit of finished entries: the delete is queued and rides in the next write transaction (or the next
+ * bd_ledger_flush, which the agent calls when idle and bd_ledger_close calls). A crash before then leaves an entry
+ * whose replay finds its work done and deletes it. -1 only when the queue is full and flushing it failed. */
+int bd_ledger_journal_forget(bd_ledger *l, const char *claim_id, char *err, size_t errlen);
+int bd_ledger_flush(bd_ledger *l, char *err, size_t errlen); /* 0 also when nothing was queued */
+int bd_ledger_pending(const bd_ledger *l);                   /* deletes queued */
 /* Every journal entry, for recovery: callback(claim_id, json, arg). */
 int bd_ledger_journal_each(bd_ledger *l, int (*cb)(const char *claim_id, const char *json, void *arg), void *arg);
 int bd_ledger_count(bd_ledger *l, size_t *files, size_t *journal);

@@ -261,7 +261,7 @@ int bd_outbox_finish(bd_outbox_writer *w, int64_t dpid, int full, bd_outbox_resu
         return -1;
     }
     char *info = info_json(res);
-    if (!info || bd_write_file_durable(w->tmp_info, info, strlen(info), 0640) < 0) {
+    if (!info || bd_write_file_synced(w->tmp_info, info, strlen(info), 0640) < 0) {
         snprintf(err, errlen, "cannot write %s: %s", w->tmp_info, info ? strerror(errno) : "out of memory");
         free(info);
         return -1;
