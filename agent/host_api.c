@@ -74,71 +74,118 @@ static int64_t record_dpid(const bd_job *j, const bd_record *rec)
     return j->info.dpid;
 }
 
-/* Resolve the record's user to our ID. 1 = resolved, 0 = counted as invalid/no match, -1 = store error. */
-static int resolve_user(bd_job *j, const bd_record *rec, char ours[BD_OURID_LEN + 1])
+/* What a record's user needs before its segments can be written. */
+enum user_check { USER_COUNTED = 0, USER_RESOLVED, USER_LOOKUP };
+
+/* Partners that send our own IDs (or validation without a store) resolve at once; others need a lookup in the
+ * record's DPID. USER_COUNTED: the record was counted as an invalid ID or a format error. */
+static enum user_check check_user(bd_job *j, const bd_record *rec, char ours[BD_OURID_LEN + 1], int64_t *dpid)
 {
     char id[80], why[200];
-    show_id(id, sizeof id, rec->user_id, rec->user_id_len);
     if (j->partner->ids == BD_IDS_OURS || !j->ms) {
         if (j->partner->ids == BD_IDS_OURS && !bd_is_our_id(rec->user_id, rec->user_id_len)) {
+            show_id(id, sizeof id, rec->user_id, rec->user_id_len);
             snprintf(why, sizeof why, "ID '%s' is not a 38-digit user ID (partner sends ids = \"ours\")", id);
             j->r.c.invalid_ids++;
             bd_samples_add(&j->r.samples, BD_SAMPLE_INVALID_ID, rec->line, why);
-            return 0;
+            return USER_COUNTED;
         }
         size_t n = rec->user_id_len < BD_OURID_LEN ? rec->user_id_len : BD_OURID_LEN;
         memcpy(ours, rec->user_id, n); /* validate without a store: show the partner's ID */
         ours[n] = '\0';
-        return 1;
+        return USER_RESOLVED;
     }
-    int64_t dpid = record_dpid(j, rec);
-    if (dpid < 0) {
+    if ((*dpid = record_dpid(j, rec)) < 0) {
+        show_id(id, sizeof id, rec->user_id, rec->user_id_len);
         snprintf(why, sizeof why, "no DPID for ID '%s': the file name names none and the record carries none", id);
         j->r.c.format_errors++;
         bd_samples_add(&j->r.samples, BD_SAMPLE_FORMAT, rec->line, why);
-        return 0;
+        return USER_COUNTED;
     }
-    int rc = bd_matchreader_lookup(j->reader, dpid, rec->user_id, rec->user_id_len, ours);
-    if (rc < 0) {
-        errno = EIO;
-        host_stop(j, "match store lookup");
-        return -1;
-    }
-    if (rc == 0) {
-        j->r.c.no_match++;
-        if (j->r.samples.n[BD_SAMPLE_NO_MATCH] < BD_SAMPLES_PER_KIND) { /* formatted only while kept */
-            snprintf(why, sizeof why, "no ID-match entry for '%s' in DPID %lld", id, (long long)dpid);
-            bd_samples_add(&j->r.samples, BD_SAMPLE_NO_MATCH, rec->line, why);
-        }
-    }
-    return rc;
+    return USER_LOOKUP;
 }
 
-static void note_failed_validation(bd_job *j, const bd_record *rec)
+static void note_failed_validation(bd_job *j, uint64_t line, unsigned failed, int64_t first_failed)
 {
     char why[200];
     j->r.c.users_failed_validation++;
     if (j->r.samples.n[BD_SAMPLE_FAILED_VALIDATION] >= BD_SAMPLES_PER_KIND)
         return;
     snprintf(why, sizeof why, "trait %lld is not one of partner '%s''s segments (%u on this line)",
-             (long long)j->realized.first_failed, j->partner->name, j->realized.failed_validation);
-    bd_samples_add(&j->r.samples, BD_SAMPLE_FAILED_VALIDATION, rec->line, why);
+             (long long)first_failed, j->partner->name, failed);
+    bd_samples_add(&j->r.samples, BD_SAMPLE_FAILED_VALIDATION, line, why);
 }
 
-static int store_record(bd_job *j, const char *ours)
+static int store_record(bd_job *j, const char *ours, const bd_segset *added, const bd_segset *removed)
 {
-    j->r.c.segments_realized += j->realized.added.n;
-    j->r.c.segments_removed += j->realized.removed.n;
+    j->r.c.segments_realized += added->n;
+    j->r.c.segments_removed += removed->n;
     j->r.c.stored++;
     if (bd_idcount_add(j->users, ours, strlen(ours)) == 0) {
         host_stop(j, "counting users");
         return -1;
     }
-    if (j->writer && bd_outbox_write_record(j->writer, ours, &j->realized.added, &j->realized.removed) < 0) {
+    if (j->writer && bd_outbox_write_record(j->writer, ours, added, removed) < 0) {
         host_stop(j, "writing the outbox file");
         return -1;
     }
     return 0;
+}
+
+static void add_realize_counts(bd_job *j, uint64_t signals, uint64_t unused, uint64_t failed_segments)
+{
+    j->r.c.signals += signals;
+    j->r.c.unused_signals += unused;
+    j->r.c.segments_failed_validation += failed_segments;
+}
+
+/* A record whose user resolved to ours: count its realization and write it (or count "No Trait Realized"). */
+static int finish_record(bd_job *j, uint64_t line, const char *ours, const bd_segset *added, const bd_segset *removed,
+                         unsigned failed, int64_t first_failed)
+{
+    if (failed)
+        note_failed_validation(j, line, failed, first_failed);
+    if (added->n == 0 && removed->n == 0) {
+        j->r.c.no_segment++;
+        return 0;
+    }
+    return store_record(j, ours, added, removed);
+}
+
+static void note_no_match(bd_job *j, uint64_t line, const char *user_id, size_t len, int64_t dpid)
+{
+    char id[80], why[200];
+    j->r.c.no_match++;
+    if (j->r.samples.n[BD_SAMPLE_NO_MATCH] >= BD_SAMPLES_PER_KIND) /* formatted only while kept */
+        return;
+    show_id(id, sizeof id, user_id, len);
+    snprintf(why, sizeof why, "no ID-match entry for '%s' in DPID %lld", id, (long long)dpid);
+    bd_samples_add(&j->r.samples, BD_SAMPLE_NO_MATCH, line, why);
+}
+
+/* Look up the held-back records' users in one batch and finish them in line order. */
+int bd_host_flush(bd_job *j)
+{
+    bd_lookup_batch *b = &j->lookups;
+    int rc = j->host_stop ? -1 : 0;
+    if (rc == 0 && b->n && bd_matchreader_lookup_many(j->reader, bd_lookup_batch_keys(b), b->results, b->n) < 0) {
+        errno = EIO;
+        host_stop(j, "match store lookup");
+        rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < b->n; i++) {
+        const bd_pending_record *p = &b->rec[i];
+        if (!b->results[i].found) {
+            note_no_match(j, p->line, bd_lookup_batch_id(b, i), p->id_len, b->keys[i].dpid);
+            continue;
+        }
+        bd_segset added, removed;
+        bd_lookup_batch_segments(b, i, &added, &removed);
+        add_realize_counts(j, p->signals, p->unused_signals, p->segments_failed_validation);
+        rc = finish_record(j, p->line, b->results[i].ours, &added, &removed, p->failed_validation, p->first_failed);
+    }
+    bd_lookup_batch_reset(b);
+    return rc;
 }
 
 /* plugin-test: one JSON object per line on the trace fd; takes the reference. */
@@ -177,26 +224,33 @@ static int host_emit_record(bd_host_ctx *ctx, const bd_record *rec)
     if (j->trace_fd > 0)
         trace_record(j, rec);
     char ours[BD_OURID_LEN + 1];
+    int64_t dpid = -1;
     if (j->host_stop || j->info.kind != BD_FILE_TRAITS)
         return -1;
     int rc = over_user_cap(j, rec);
     if (rc)
         return rc < 0 ? -1 : 0;
-    rc = resolve_user(j, rec, ours);
-    if (rc <= 0)
-        return rc;
-    if (bd_realize(j->partner, rec->items, rec->nitems, &j->realized, &j->r.c) < 0) {
+    enum user_check user = check_user(j, rec, ours, &dpid);
+    if (user == USER_COUNTED)
+        return 0;
+    bd_counters deltas = {0};
+    if (bd_realize(j->partner, rec->items, rec->nitems, &j->realized, &deltas) < 0) {
         errno = ENOMEM;
         host_stop(j, "realizing segments");
         return -1;
     }
-    if (j->realized.failed_validation)
-        note_failed_validation(j, rec);
-    if (j->realized.added.n == 0 && j->realized.removed.n == 0) {
-        j->r.c.no_segment++;
-        return 0;
+    if (user == USER_RESOLVED) {
+        add_realize_counts(j, deltas.signals, deltas.unused_signals, deltas.segments_failed_validation);
+        return finish_record(j, rec->line, ours, &j->realized.added, &j->realized.removed,
+                             j->realized.failed_validation, j->realized.first_failed);
     }
-    return store_record(j, ours);
+    if (bd_lookup_batch_add(&j->lookups, rec->line, dpid, rec->user_id, rec->user_id_len, &j->realized, &deltas) <
+        0) {
+        errno = ENOMEM;
+        host_stop(j, "holding records for a batched lookup");
+        return -1;
+    }
+    return bd_lookup_batch_full(&j->lookups) ? bd_host_flush(j) : 0;
 }
 
 /* What a plugin emits must still fit the store: otherwise it is the row's fault, not ours. */

@@ -5,4 +5,7 @@
 
 const bd_host_api *bd_host_api_table(void);
 bd_host_ctx *bd_host_ctx_of(bd_job *j);
+/* Finish the records held back for a batched lookup: after the plugin's last record, before the outcome is judged.
+ * -1 when the job had to stop (j->host_error says why). */
+int bd_host_flush(bd_job *j);
 #endif

@@ -230,6 +230,10 @@ static int parse_content(bd_job *j)
         finish_as(j, BD_JOB_REJECTED, "plugin %s: %s", j->plugin->desc->name, err);
         rc = -1;
     }
+    if (rc == 0 && bd_host_flush(j) < 0) { /* the records still waiting for their lookup */
+        finish_as(j, BD_JOB_RETRY, "%s", j->host_error);
+        rc = -1;
+    }
     j->plugin->desc->close(state);
     if (rc < 0 && j->outcome == BD_JOB_OK && bd_decoder_status(j->dec) != BD_DEC_OK)
         classify_decode_error(j);
@@ -367,6 +371,7 @@ void bd_job_cleanup(bd_job *j, int keep_outputs)
     bd_idcount_free(j->users);
     j->per_user = j->users = NULL;
     bd_realized_free(&j->realized);
+    bd_lookup_batch_free(&j->lookups);
 }
 
 void bd_job_discard_staged(bd_job *j)

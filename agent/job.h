@@ -8,6 +8,7 @@
 #include "outbox.h"
 #include "plugin_loader.h"
 #include "realize.h"
+#include "lookup_batch.h"
 #include "receipt.h"
 #include <limits.h>
 
@@ -66,6 +67,7 @@ typedef struct bd_job {
     bd_matchreader *reader;
     bd_idcount *per_user, *users;
     bd_realized realized;
+    bd_lookup_batch lookups; /* records waiting for their batched match-store lookup */
     int host_stop; /* the host asked the plugin to stop (write failure) */
     int out_of_memory; /* host_stop because an allocation failed */
     char host_error[512];

@@ -19,6 +19,19 @@ int bd_matchreader_lookup(bd_matchreader *r, int64_t dpid, const char *id, size_
     return r->ms->ops->lookup(r, dpid, id, len, ours);
 }
 
+int bd_matchreader_lookup_many(bd_matchreader *r, const bd_match_key *keys, bd_match_result *results, size_t n)
+{
+    if (r->ms->ops->lookup_many)
+        return r->ms->ops->lookup_many(r, keys, results, n);
+    for (size_t i = 0; i < n; i++) {
+        int rc = r->ms->ops->lookup(r, keys[i].dpid, keys[i].id, keys[i].id_len, results[i].ours);
+        if (rc < 0)
+            return -1;
+        results[i].found = rc;
+    }
+    return 0;
+}
+
 void bd_matchreader_close(bd_matchreader *r)
 {
     if (r)

@@ -9,6 +9,17 @@
 #define BD_MATCH_MAX_HOPS 8 /* links followed when one namespace maps through another */
 
 typedef struct bd_matchstore bd_matchstore;
+
+/* Batched lookups: a key is a partner ID in a DPID's namespace; a result is our ID or no match. */
+typedef struct bd_match_key {
+    int64_t dpid;
+    const char *id;
+    size_t id_len;
+} bd_match_key;
+typedef struct bd_match_result {
+    int found; /* 1: ours holds our ID; 0: no match */
+    char ours[BD_OURID_LEN + 1];
+} bd_match_result;
 typedef struct bd_matchreader bd_matchreader;
 typedef struct bd_matchbatch bd_matchbatch;
 
@@ -25,6 +36,8 @@ typedef struct bd_matchstore_ops {
     void (*batch_abort)(bd_matchbatch *b);
     int (*count)(bd_matchstore *ms, uint64_t *entries);
     void (*close)(bd_matchstore *ms);
+    /* optional: n lookups at once (sorted, pipelined...); NULL: lookup is called n times */
+    int (*lookup_many)(bd_matchreader *r, const bd_match_key *keys, bd_match_result *results, size_t n);
 } bd_matchstore_ops;
 
 struct bd_matchstore {
@@ -37,6 +50,8 @@ bd_matchstore *bd_matchstore_open_lmdb(const char *dir, uint64_t map_size, int r
 bd_matchreader *bd_matchreader_open(bd_matchstore *ms, char *err, size_t errlen);
 /* 1 = found (ours filled, NUL-terminated), 0 = no match, -1 = store error */
 int bd_matchreader_lookup(bd_matchreader *r, int64_t dpid, const char *id, size_t len, char ours[BD_OURID_LEN + 1]);
+/* n lookups at once, results in key order: 0 = all filled, -1 = store error (no result usable). */
+int bd_matchreader_lookup_many(bd_matchreader *r, const bd_match_key *keys, bd_match_result *results, size_t n);
 void bd_matchreader_close(bd_matchreader *r);
 
 /* All writes of one ID-sync file go into one batch: committed whole or not at all. */

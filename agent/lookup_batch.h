@@ -1,0 +1,44 @@
+/* lookup_batch.h: trait records held back until a batch of their user IDs is looked up in the match store at once. */
+#ifndef BD_LOOKUP_BATCH_H
+#define BD_LOOKUP_BATCH_H
+#include "matchstore.h"
+#include "realize.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#define BD_LOOKUP_BATCH_RECORDS 4096          /* records per batch */
+#define BD_LOOKUP_BATCH_BYTES (4u << 20)      /* or this much copied ID and segment data, whichever comes first */
+
+/* One realized record: its ID and segments live in the batch's arenas until the flush. */
+typedef struct bd_pending_record {
+    uint64_t line;
+    size_t id_off, seg_off;
+    uint32_t id_len, nadded, nremoved;
+    unsigned failed_validation;
+    int64_t first_failed;
+    uint64_t signals, unused_signals, segments_failed_validation; /* counted only if the user resolves */
+} bd_pending_record;
+
+typedef struct bd_lookup_batch {
+    bd_pending_record *rec;
+    bd_match_key *keys;
+    bd_match_result *results;
+    size_t n;
+    char *ids;
+    size_t ids_used, ids_cap;
+    int64_t *segs;
+    size_t segs_used, segs_cap;
+} bd_lookup_batch;
+
+/* Copy a realized record in (deltas: the counters its realization added). -1 when out of memory. */
+int bd_lookup_batch_add(bd_lookup_batch *b, uint64_t line, int64_t dpid, const char *id, size_t id_len,
+                        const bd_realized *r, const bd_counters *deltas);
+int bd_lookup_batch_full(const bd_lookup_batch *b);
+/* The batch's lookup keys (their ID pointers set now that the arena no longer moves). */
+const bd_match_key *bd_lookup_batch_keys(bd_lookup_batch *b);
+const char *bd_lookup_batch_id(const bd_lookup_batch *b, size_t i);
+/* Views of record i's segment lists (pointing into the batch; valid until the next reset). */
+void bd_lookup_batch_segments(const bd_lookup_batch *b, size_t i, bd_segset *added, bd_segset *removed);
+void bd_lookup_batch_reset(bd_lookup_batch *b);
+void bd_lookup_batch_free(bd_lookup_batch *b);
+#endif
