@@ -376,8 +376,8 @@ void bd_redis_get_stats(const bd_redis *r, bd_redis_stats *out)
 __attribute__((format(printf, 3, 4))) static void record(exec_state *st, int transient, const char *fmt, ...)
 {
     va_list ap;
+    st->transient = st->failed ? st->transient && transient : transient; /* a permanent error sticks */
     st->failed = 1;
-    st->transient = transient;
     if (!st->err || st->errlen == 0)
         return;
     va_start(ap, fmt);

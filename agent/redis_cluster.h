@@ -37,7 +37,9 @@ typedef struct bd_redis_cmd {
  * -1 with err (naming the node) when some command has none: *transient = 1 for errors worth retrying later
  * (connection refused/reset, timeout, CLUSTERDOWN, TRYAGAIN, LOADING, MASTERDOWN, slot not covered, too many
  * redirects), 0 for permanent ones (authentication, protocol error, out of memory). On -1 some replies may be
- * set: the caller frees them (or passes the array again). */
+ * set: the caller frees them (or passes the array again). A command whose reply was lost with its connection is
+ * sent again, so it may run twice: use idempotent commands (SET, HSET, SADD...), not INCR or RPUSH.
+ * A standalone handle always talks to the seed that answered bd_redis_open (other seeds are not failover nodes). */
 int bd_redis_exec(bd_redis *r, bd_redis_cmd *cmds, size_t n, int *transient, char *err, size_t errlen);
 #define BD_REDIS_MAX_ROUNDS 5
 

@@ -7,9 +7,10 @@ TEST_REDIS="$BD_BUILDDIR/tests/unit/test_redis_cluster"
 REDIS_SALT=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 export REDIS_SALT
 
-# run_c PHASE SEEDS: run the C test (under $REDIS_WRAP, e.g. valgrind, when set) and fold its TAP lines into ours
+# run_c PHASE SEEDS: run the C test (under $REDIS_WRAP or else $BD_WRAP, e.g. valgrind, when set) and fold its
+# TAP lines into ours
 run_c() {
-    REDIS_PHASE=$1 REDIS_SEEDS=$2 REDIS_PASSWORD=${REDIS_PASSWORD:-} ${REDIS_WRAP:-} "$TEST_REDIS" \
+    REDIS_PHASE=$1 REDIS_SEEDS=$2 REDIS_PASSWORD=${REDIS_PASSWORD:-} ${REDIS_WRAP:-${BD_WRAP:-}} "$TEST_REDIS" \
         > "$T/c_$1.out" 2> "$T/c_$1.err"
     st=$?
     plan=0
