@@ -12,7 +12,7 @@ case "${1:-}" in
 esac
 DEPS="build-essential autoconf automake libtool pkg-config libconfig-dev libzstd-dev zlib1g-dev liblmdb-dev
 lmdb-utils libjansson-dev libssl-dev libssh2-1-dev libsystemd-dev libseccomp-dev zstd gzip jq valgrind
-openssh-server openssh-client iproute2 exim4-daemon-light prometheus"
+openssh-server openssh-client iproute2 exim4-daemon-light prometheus libhiredis-dev redis-server redis-tools"
 PASSED=0
 FAILED=0
 
