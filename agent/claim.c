@@ -46,10 +46,12 @@ int bd_claim_take(const bd_inbox *in, const char *name, const char *claim_id, ch
         return -1;
     if (rename(from, claim_path) < 0)
         return errno == ENOENT ? 0 : -1;
-    /* Make the claim durable before any output exists: both folders. */
-    if (bd_fsync_dir(in->claim_dir) < 0 || bd_fsync_dir(in->partner->inbox) < 0)
-        return -1;
     return 1;
+}
+
+int bd_claim_sync(const bd_inbox *in)
+{
+    return bd_fsync_dir(in->claim_dir) < 0 || bd_fsync_dir(in->partner->inbox) < 0 ? -1 : 0;
 }
 
 int bd_claim_release(const bd_inbox *in, const char *claim_path, const char *name)

@@ -12,9 +12,13 @@
 int bd_claim_entry(char *out, size_t len, const char *claim_id, const char *name);
 /* A new claim ID, unique for this agent across restarts: c<ms>-<pid>-<seq>. */
 void bd_claim_new_id(unsigned *seq, char out[BD_CLAIM_ID_MAX]);
-/* Claim inbox/name. 1 = claimed (claim_path set), 0 = gone (another agent
- * was faster, or the partner removed it), -1 = error (errno). */
+/* Claim inbox/name by rename. 1 = claimed (claim_path set), 0 = gone (another agent
+ * was faster, or the partner removed it), -1 = error (errno). The rename is not durable yet:
+ * bd_claim_sync must succeed before the job's outcome is committed. */
 int bd_claim_take(const bd_inbox *in, const char *name, const char *claim_id, char *claim_path, size_t len);
+/* Make the inbox's claims durable (fsync of the claim folder and of the inbox). The dispatcher calls it
+ * while the worker parses, so it costs no latency. */
+int bd_claim_sync(const bd_inbox *in);
 /* Give a claimed file back to the inbox under its name (never replacing a newer file). */
 int bd_claim_release(const bd_inbox *in, const char *claim_path, const char *name);
 /* Split "<id>~<name>"; -1 when the name is not a claim. */

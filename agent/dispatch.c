@@ -24,6 +24,7 @@ typedef struct bd_inflight {
     bd_inbox *in;
     char claim_id[BD_CLAIM_ID_MAX], claim_path[PATH_MAX], name[256];
     char done[PATH_MAX], push[PATH_MAX];
+    int claim_not_durable; /* bd_claim_sync failed: the outcome must not be committed */
     bd_job job;
 } bd_inflight;
 
@@ -237,10 +238,11 @@ static void finish(bd_agent *a, bd_inflight *f)
         bd_job_cleanup(j, 0);
     } else if (j->outcome == BD_JOB_RETRY && given_up_after_kills(a, f)) {
         commit_outcome(a, f); /* as failed */
-    } else if (j->outcome == BD_JOB_RETRY) {
+    } else if (j->outcome == BD_JOB_RETRY || f->claim_not_durable) {
         bd_worker_release(j);
         bd_job_discard_staged(j);
-        leave_for_retry(a, f->in->partner->name, f->claim_id, j->r.reason);
+        leave_for_retry(a, f->in->partner->name, f->claim_id,
+                        f->claim_not_durable ? "its claim could not be made durable (fsync failed)" : j->r.reason);
         bd_job_cleanup(j, 0);
     } else {
         commit_outcome(a, f);
@@ -363,6 +365,14 @@ void bd_dispatch_start(bd_agent *a, bd_inbox *in, const char *claim_id, const ch
     if (f->job.input_fd < 0)
         f->job.input_fd = 0;
     a->report_dirty = 1;
-    if (bd_worker_start(a->cfg, &f->job) < 0)
+    f->claim_not_durable = 0;
+    if (bd_worker_start(a->cfg, &f->job) < 0) {
         finish(a, f); /* could not fork: the job says why (retry) */
+        return;
+    }
+    if (!in->remote && bd_claim_sync(in) < 0) { /* while the worker parses */
+        log_error("partner %s: cannot fsync the claim of %s (%s): %s", in->partner->name, name, in->claim_dir,
+                  strerror(errno));
+        f->claim_not_durable = 1;
+    }
 }

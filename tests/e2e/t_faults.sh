@@ -77,6 +77,7 @@ fault "receipts log not writable" "open /receipts.jsonl EACCES" "cannot write th
 fault "ENOSPC on the receipts log" "write /receipts.jsonl ENOSPC" "cannot write the receipt"
 fault "archive move failure" "rename /archive/ EIO" "cannot archive" 1
 fault "ledger commit failure" "fsync /ledger/ EIO" "ledger"
+fault "claim folder fsync failure" "fsync /state/claims/acme EIO" "cannot fsync the claim"
 
 # --- a claimed file deleted from under the agent: the worker holds it open; its outcome is still recorded
 trait

@@ -3,7 +3,7 @@
  * Control file: $BD_FAULTS_FILE, re-read when it changes (checked at most every 20 ms; replace it by a
  * rename so that the change is seen whatever the time stamp granularity), one rule a line:
  *     OP PATH-SUBSTRING ERRNO-NAME [COUNT]
- * OP is open (for writing), write, fsync or rename (matched on either path). COUNT limits the
+ * OP is open (for writing), write, fsync (of files opened for writing, and of folders) or rename (matched on either path). COUNT limits the
  * failures per process (default: every call). An empty or missing file injects nothing.
  * Example:  write /outbox/ ENOSPC        fsync /receipts EIO 1        rename /archive/ EXDEV
  * Every injected failure is appended as "pid op path errno" to $BD_FAULTS_FILE.log.
@@ -146,7 +146,7 @@ static void remember(int fd, const char *path, int flags)
     if (fd < 0 || fd >= MAX_FDS)
         return;
     free(fd_path[fd]);
-    fd_path[fd] = (flags & (O_WRONLY | O_RDWR)) ? strdup(path) : NULL;
+    fd_path[fd] = (flags & (O_WRONLY | O_RDWR | O_DIRECTORY)) ? strdup(path) : NULL; /* folders: for fsync */
 }
 
 static int do_open(const char *fn, int dirfd, const char *path, int flags, mode_t mode)
