@@ -103,42 +103,6 @@ static int lmdb_lookup(bd_matchreader *rd, int64_t dpid, const char *id, size_t 
     return 0; /* a chain longer than BD_MATCH_MAX_HOPS (or a loop) resolves to nothing */
 }
 
-/* Key order: the B-tree's pages are visited in order, so consecutive lookups share the pages on their path. */
-typedef struct {
-    const bd_match_key *keys;
-} key_order;
-
-static int by_store_key(const void *a, const void *b, void *arg)
-{
-    const bd_match_key *keys = ((const key_order *)arg)->keys;
-    const bd_match_key *x = &keys[*(const uint32_t *)a], *y = &keys[*(const uint32_t *)b];
-    if (x->dpid != y->dpid)
-        return (uint64_t)x->dpid < (uint64_t)y->dpid ? -1 : 1;
-    size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
-    int c = memcmp(x->id, y->id, n);
-    return c ? c : (x->id_len > y->id_len) - (x->id_len < y->id_len);
-}
-
-static int lmdb_lookup_many(bd_matchreader *rd, const bd_match_key *keys, bd_match_result *results, size_t n)
-{
-    uint32_t *order = malloc(n * sizeof *order);
-    if (!order)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        order[i] = (uint32_t)i;
-    key_order ko = {keys};
-    qsort_r(order, n, sizeof *order, by_store_key, &ko);
-    int rc = 0;
-    for (size_t k = 0; k < n && rc >= 0; k++) {
-        const bd_match_key *key = &keys[order[k]];
-        bd_match_result *res = &results[order[k]];
-        rc = lmdb_lookup(rd, key->dpid, key->id, key->id_len, res->ours);
-        res->found = rc > 0;
-    }
-    free(order);
-    return rc < 0 ? -1 : 0;
-}
-
 static void lmdb_reader_close(bd_matchreader *rd)
 {
     lmdb_reader *r = (lmdb_reader *)rd;
@@ -316,7 +280,6 @@ static const bd_matchstore_ops lmdb_ops = {
     .batch_abort = lmdb_batch_abort,
     .count = lmdb_count,
     .close = lmdb_close,
-    .lookup_many = lmdb_lookup_many,
 };
 
 static int open_env(lmdb_store *s, const char *dir, uint64_t map_size, char *err, size_t errlen)
