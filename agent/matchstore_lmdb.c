@@ -2,12 +2,14 @@
 #include "config.h"
 #include "fsutil.h"
 #include "matchstore.h"
+#include "match_puts.h"
 #include <errno.h>
 #include <lmdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* Key: 8-byte big-endian DPID + partner ID bytes.
  * Value: 'U' + our 38-digit ID, or 'L' + key of the entry it links to. */
@@ -18,6 +20,7 @@ typedef struct lmdb_store {
     MDB_env *env;
     MDB_dbi dbi;
     int readonly;
+    size_t bulk_max; /* buffered bytes a bulk load may hold (read at open: the sandbox forbids getrlimit) */
 } lmdb_store;
 
 typedef struct lmdb_reader {
@@ -25,24 +28,19 @@ typedef struct lmdb_reader {
     MDB_txn *txn;
 } lmdb_reader;
 
-/* A batch collects its puts and writes them to the B-tree in key order, a chunk at a time: sorted inserts touch
- * each page once, random ones fault a page per put (an ID-sync file arrives in the partner's order). */
-#define BATCH_CHUNK 262144 /* entries sorted and written together: bounded memory whatever the file size */
-
-typedef struct pending_put {
-    uint32_t off;  /* into the arena: key bytes, then value bytes */
-    uint16_t klen, vlen;
-    uint32_t seq;  /* arrival order: of two puts of one key, the later wins */
-} pending_put;
+/* A batch collects its puts and writes them to the B-tree in key order: sorted inserts touch each page once,
+ * random ones fault a page per put (an ID-sync file arrives in the partner's order). Into an empty table the
+ * whole batch is sorted and appended (MDB_APPEND: no searches, full pages), up to a third of the process's data
+ * limit (the worker's plugin_memory_limit) and at most BULK_MAX_BYTES of buffered puts; otherwise, or past that,
+ * a chunk of CHUNK_PUTS is sorted and written at a time, so memory stays bounded. */
+#define CHUNK_PUTS 262144
+#define BULK_MAX_BYTES ((size_t)3 << 30)
 
 typedef struct lmdb_batch {
     bd_matchstore *ms; /* must come first */
     MDB_txn *txn;
-    pending_put *puts;
-    size_t nputs;
-    unsigned char *arena;
-    size_t used, cap;
-    uint32_t seq;
+    bd_match_puts *puts;
+    int bulk; /* the table was empty: append the whole batch at commit */
 } lmdb_batch;
 
 static size_t make_key(unsigned char *key, int64_t dpid, const char *id, size_t len)
@@ -110,6 +108,12 @@ static void lmdb_reader_close(bd_matchreader *rd)
     free(r);
 }
 
+static int table_is_empty(lmdb_store *s, MDB_txn *txn)
+{
+    MDB_stat st;
+    return mdb_stat(txn, s->dbi, &st) == 0 && st.ms_entries == 0;
+}
+
 static bd_matchbatch *lmdb_batch_begin(bd_matchstore *ms, char *err, size_t errlen)
 {
     lmdb_store *s = (lmdb_store *)ms;
@@ -118,77 +122,61 @@ static bd_matchbatch *lmdb_batch_begin(bd_matchstore *ms, char *err, size_t errl
         return NULL;
     }
     lmdb_batch *b = calloc(1, sizeof *b);
-    if (!b) {
+    if (!b || !(b->puts = bd_match_puts_new())) {
         snprintf(err, errlen, "out of memory");
+        free(b);
         return NULL;
     }
     int rc = mdb_txn_begin(s->env, NULL, 0, &b->txn);
     if (rc) {
         snprintf(err, errlen, "match store: cannot start a write transaction: %s", mdb_strerror(rc));
+        bd_match_puts_free(b->puts);
         free(b);
         return NULL;
     }
     b->ms = ms;
+    b->bulk = table_is_empty(s, b->txn);
     return (bd_matchbatch *)b;
 }
 
-static const unsigned char *sort_arena; /* for the qsort comparator (one batch flushes at a time) */
+typedef struct put_target {
+    MDB_cursor *cur;
+    unsigned flags; /* MDB_APPEND for a bulk load */
+} put_target;
 
-static int by_key_then_seq(const void *a, const void *b)
+static int put_one(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
 {
-    const pending_put *x = a, *y = b;
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = memcmp(sort_arena + x->off, sort_arena + y->off, n);
-    if (c == 0 && x->klen != y->klen)
-        c = x->klen < y->klen ? -1 : 1;
-    if (c == 0)
-        c = x->seq < y->seq ? -1 : x->seq > y->seq;
-    return c;
+    put_target *t = arg;
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    return mdb_cursor_put(t->cur, &k, &v, t->flags);
 }
 
-/* Write the collected puts in key order (LMDB's default key order is memcmp, as here). 0, or an MDB error. */
-static int flush_puts(lmdb_batch *b)
+/* Write the buffered puts in key order, through one cursor. 0, or an MDB error. */
+static int flush_puts(lmdb_batch *b, unsigned flags)
 {
-    lmdb_store *s = (lmdb_store *)b->ms;
-    if (!b->nputs)
-        return 0;
-    sort_arena = b->arena;
-    qsort(b->puts, b->nputs, sizeof *b->puts, by_key_then_seq);
-    int rc = 0;
-    for (size_t i = 0; i < b->nputs && rc == 0; i++) {
-        const pending_put *p = &b->puts[i];
-        MDB_val k = {p->klen, b->arena + p->off}, v = {p->vlen, b->arena + p->off + p->klen};
-        rc = mdb_put(b->txn, s->dbi, &k, &v, 0);
-    }
-    b->nputs = 0;
-    b->used = 0;
+    put_target t = {NULL, flags};
+    int rc = mdb_cursor_open(b->txn, ((lmdb_store *)b->ms)->dbi, &t.cur);
+    if (rc)
+        return rc;
+    rc = bd_match_puts_drain(b->puts, put_one, &t);
+    mdb_cursor_close(t.cur);
     return rc;
 }
 
 static int stash_put(lmdb_batch *b, const unsigned char *key, size_t klen, const unsigned char *val, size_t vlen)
 {
-    if (b->nputs == BATCH_CHUNK) {
-        int rc = flush_puts(b);
-        if (rc) {
-            errno = rc == MDB_MAP_FULL ? ENOSPC : EIO;
-            return -1;
-        }
+    int rc = 0;
+    if (b->bulk && bd_match_puts_bytes(b->puts) >= ((lmdb_store *)b->ms)->bulk_max) {
+        b->bulk = 0; /* too big to hold: the table is still empty, so append what we have; the rest goes in chunks */
+        rc = flush_puts(b, MDB_APPEND);
+    } else if (!b->bulk && bd_match_puts_count(b->puts) >= CHUNK_PUTS) {
+        rc = flush_puts(b, 0);
     }
-    if (!b->puts && !(b->puts = malloc(BATCH_CHUNK * sizeof *b->puts)))
+    if (rc) {
+        errno = rc == MDB_MAP_FULL ? ENOSPC : EIO;
         return -1;
-    if (b->used + klen + vlen > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : (size_t)BATCH_CHUNK * 64;
-        unsigned char *grown = realloc(b->arena, cap);
-        if (!grown)
-            return -1;
-        b->arena = grown;
-        b->cap = cap;
     }
-    memcpy(b->arena + b->used, key, klen);
-    memcpy(b->arena + b->used + klen, val, vlen);
-    b->puts[b->nputs++] = (pending_put){(uint32_t)b->used, (uint16_t)klen, (uint16_t)vlen, b->seq++};
-    b->used += klen + vlen;
-    return 0;
+    return bd_match_puts_add(b->puts, key, klen, val, vlen);
 }
 
 static int lmdb_batch_put(bd_matchbatch *bt, int64_t dpid, const char *id, size_t len, int64_t to_dpid,
@@ -219,15 +207,14 @@ static int lmdb_batch_put(bd_matchbatch *bt, int64_t dpid, const char *id, size_
 
 static void free_batch(lmdb_batch *b)
 {
-    free(b->puts);
-    free(b->arena);
+    bd_match_puts_free(b->puts);
     free(b);
 }
 
 static int lmdb_batch_commit(bd_matchbatch *bt, char *err, size_t errlen)
 {
     lmdb_batch *b = (lmdb_batch *)bt;
-    int rc = flush_puts(b);
+    int rc = flush_puts(b, b->bulk ? MDB_APPEND : 0);
     if (rc)
         mdb_txn_abort(b->txn);
     else
@@ -308,6 +295,14 @@ static int open_env(lmdb_store *s, const char *dir, uint64_t map_size, char *err
     return 0;
 }
 
+static size_t bulk_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_DATA, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 3 > BULK_MAX_BYTES)
+        return BULK_MAX_BYTES;
+    return (size_t)(rl.rlim_cur / 3);
+}
+
 bd_matchstore *bd_matchstore_open_lmdb(const char *dir, uint64_t map_size, int readonly, char *err, size_t errlen)
 {
     lmdb_store *s = calloc(1, sizeof *s);
@@ -317,6 +312,7 @@ bd_matchstore *bd_matchstore_open_lmdb(const char *dir, uint64_t map_size, int r
     }
     s->base.ops = &lmdb_ops;
     s->readonly = readonly;
+    s->bulk_max = bulk_limit();
     if (!readonly && bd_mkdir_p(dir, 0750) < 0) {
         snprintf(err, errlen, "match store %s: cannot create: %s", dir, strerror(errno));
         free(s);

@@ -1,4 +1,4 @@
-/* test_matchstore.c: unit tests of the LMDB ID-match table: batches (sorted chunks, last put wins), links, abort, a full map. */
+/* test_matchstore.c: unit tests of the LMDB ID-match table: batches (bulk load, sorted chunks, last put wins), links, abort, a full map. */
 #include "config.h"
 #include "matchstore.h"
 #include "tap.h"
@@ -105,6 +105,54 @@ static void test_full_map(void)
     bd_matchstore_close(ms);
 }
 
+/* A bulk load (an empty table is appended to in one sorted pass): keys that are prefixes of each other, cross
+ * the 16 bytes compared as integers, hold 0x00 and 0xff bytes, in two DPIDs, in shuffled order, some twice. */
+static void test_bulk_load_order(void)
+{
+    char err[512], bulk_dir[] = "/tmp/bd-matchstore-bulk-XXXXXX";
+    if (!mkdtemp(bulk_dir))
+        return;
+    bd_matchstore *ms = bd_matchstore_open_lmdb(bulk_dir, 1ULL << 28, 0, err, sizeof err);
+    TAP_OK(ms != NULL, "a fresh store opens for a bulk load");
+    if (!ms)
+        return;
+    static const char *const stems[] = {"A", "AB", "A0", "ABCDEFG", "ABCDEFGH", "ABCDEFGHI", "ABCDEFGH\x01",
+                                        "ABCDEFGH\xff", "\xff", "ABCDEFGH\x01Z", "ZZZZZZZZZZZZZZZZZZZZ"};
+    const size_t nstems = sizeof stems / sizeof stems[0], n = 4000;
+    char ours[BD_OURID_LEN + 1], id[64];
+    bd_matchbatch *bt = bd_matchbatch_begin(ms, err, sizeof err);
+    int bad = 0;
+    for (size_t k = 0; k < n; k++) { /* k*7919 mod n visits every i once, out of order */
+        size_t i = (k * 7919) % n;
+        int len = snprintf(id, sizeof id, "%s%c%zu", stems[i % nstems], i % 3 ? '\0' : '-', i / nstems);
+        our_id(ours, i);
+        bad |= bd_matchbatch_put(bt, i % 2 ? 478 : 1234567, id, (size_t)len, 0, ours, BD_OURID_LEN);
+        if (i % 5 == 0) { /* the same key again, later: this one must win */
+            our_id(ours, i + 100000);
+            bad |= bd_matchbatch_put(bt, i % 2 ? 478 : 1234567, id, (size_t)len, 0, ours, BD_OURID_LEN);
+        }
+    }
+    TAP_EQ_INT(bad, 0, "4000 keys (and 800 later puts of the same keys) into an empty table");
+    TAP_EQ_INT(bd_matchbatch_commit(bt, err, sizeof err), 0, "the bulk load commits (keys appended in order)");
+    int wrong = 0;
+    bd_matchreader *r = bd_matchreader_open(ms, err, sizeof err);
+    for (size_t i = 0; r && i < n; i++) {
+        char got[BD_OURID_LEN + 1];
+        int len = snprintf(id, sizeof id, "%s%c%zu", stems[i % nstems], i % 3 ? '\0' : '-', i / nstems);
+        our_id(ours, i % 5 == 0 ? i + 100000 : i);
+        wrong += bd_matchreader_lookup(r, i % 2 ? 478 : 1234567, id, (size_t)len, got) != 1 || strcmp(got, ours);
+    }
+    bd_matchreader_close(r);
+    TAP_EQ_INT(wrong, 0, "every key reads back its last value");
+    uint64_t count = 0;
+    TAP_EQ_INT(bd_matchstore_count(ms, &count) == 0 ? (long)count : -1, (long)n, "4000 entries, no duplicates");
+    bd_matchstore_close(ms);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", bulk_dir);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", bulk_dir);
+}
+
 int main(void)
 {
     char err[512];
@@ -119,6 +167,7 @@ int main(void)
     test_abort(ms);
     bd_matchstore_close(ms);
     test_full_map();
+    test_bulk_load_order();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
