@@ -25,11 +25,28 @@ static int cmp_seg(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* A line holds a handful of traits: insertion sort beats qsort's setup below this many. */
+#define SMALL_SORT 16
+
+static void insertion_sort(int64_t *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        int64_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 static void segset_sort_unique(bd_segset *s)
 {
     if (s->n < 2)
         return;
-    qsort(s->v, s->n, sizeof *s->v, cmp_seg);
+    if (s->n <= SMALL_SORT)
+        insertion_sort(s->v, s->n);
+    else
+        qsort(s->v, s->n, sizeof *s->v, cmp_seg);
     size_t o = 1;
     for (size_t i = 1; i < s->n; i++)
         if (s->v[i] != s->v[o - 1])
