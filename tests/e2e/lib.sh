@@ -33,6 +33,23 @@ is() { # is <got> <want> <description>
 like() { # like <got> <substring> <description>
     case "$1" in *"$2"*) ok 0 "$3" ;; *) ok 1 "$3"; echo "#   '$1' lacks '$2'" ;; esac
 }
+# fold_tap PHASE NAME STATUS OUT ERR: fold the TAP lines of C test NAME (run for PHASE, exit STATUS, stdout in
+# OUT, stderr in ERR) into ours, and check that it ran and passed
+fold_tap() {
+    plan=0
+    while IFS= read -r line; do
+        case $line in
+        "ok "*) ok 0 "[$1] ${line#* - }" ;;
+        "not ok "*) ok 1 "[$1] ${line#* - }" ;;
+        1..*) plan=${line#1..} ;;
+        *) echo "$line" ;;
+        esac
+    done < "$4"
+    is "$3" 0 "[$1] $2 exit status"
+    [ "$plan" -gt 0 ]; ok $? "[$1] $2 ran $plan checks"
+    [ ! -s "$5" ] || sed 's/^/# stderr: /' "$5"
+}
+
 done_testing() {
     echo "1..$tap_n"
     [ "$tap_failed" -eq 0 ]

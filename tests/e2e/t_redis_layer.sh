@@ -12,19 +12,7 @@ export REDIS_SALT
 run_c() {
     REDIS_PHASE=$1 REDIS_SEEDS=$2 REDIS_PASSWORD=${REDIS_PASSWORD:-} ${REDIS_WRAP:-${BD_WRAP:-}} "$TEST_REDIS" \
         > "$T/c_$1.out" 2> "$T/c_$1.err"
-    st=$?
-    plan=0
-    while IFS= read -r line; do
-        case $line in
-        "ok "*) ok 0 "[$1] ${line#* - }" ;;
-        "not ok "*) ok 1 "[$1] ${line#* - }" ;;
-        1..*) plan=${line#1..} ;;
-        *) echo "$line" ;;
-        esac
-    done < "$T/c_$1.out"
-    is "$st" 0 "[$1] test_redis_cluster exit status"
-    [ "$plan" -gt 0 ]; ok $? "[$1] test_redis_cluster ran $plan checks"
-    [ ! -s "$T/c_$1.err" ] || sed 's/^/# stderr: /' "$T/c_$1.err"
+    fold_tap "$1" test_redis_cluster $? "$T/c_$1.out" "$T/c_$1.err"
 }
 
 # ---------------------------------------------------------------- standalone, no password

@@ -9,19 +9,7 @@ mkdir -p "$FIX"
 # run_c PHASE: run the C test (under $SFTP_WRAP, e.g. valgrind, when set) and fold its TAP lines into ours
 run_c() {
     SFTP_PHASE=$1 SFTP_FIX=$FIX ${SFTP_WRAP:-} "$TEST_SFTP" > "$T/c_$1.out" 2> "$T/c_$1.err"
-    st=$?
-    plan=0
-    while IFS= read -r line; do
-        case $line in
-        "ok "*) ok 0 "[$1] ${line#* - }" ;;
-        "not ok "*) ok 1 "[$1] ${line#* - }" ;;
-        1..*) plan=${line#1..} ;;
-        *) echo "$line" ;;
-        esac
-    done < "$T/c_$1.out"
-    is "$st" 0 "[$1] test_sftp exit status"
-    [ "$plan" -gt 0 ]; ok $? "[$1] test_sftp ran $plan checks"
-    [ ! -s "$T/c_$1.err" ] || sed 's/^/# stderr: /' "$T/c_$1.err"
+    fold_tap "$1" test_sftp $? "$T/c_$1.out" "$T/c_$1.err"
 }
 
 # ---------------------------------------------------------------- phase 1: stock server, ed25519 + ecdsa host keys
