@@ -135,6 +135,7 @@ int bd_cmd_check(const char *config_path, int connect)
         if (p->remote_outbox)
             rc |= bd_check_remote(p->remote_outbox, "remote_outbox", p->name, connect);
     }
+    rc |= bd_check_match_store(cfg, connect);
     size_t nplugins = 0;
     rc |= check_plugins(cfg, &nplugins);
     if (rc == 0)

@@ -77,6 +77,12 @@ static const bd_partner *pick_partner(const bd_config *cfg, const validate_opts 
 static bd_matchstore *open_store_readonly(const bd_config *cfg)
 {
     char dir[PATH_MAX], err[PATH_MAX + 128], data[PATH_MAX];
+    if (cfg->match_store == BD_STORE_REDIS) {
+        bd_matchstore *ms = bd_matchstore_open_redis(&cfg->redis, 1, err, sizeof err);
+        if (!ms || err[0])
+            fprintf(stderr, "batchdrop validate: %s%s\n", err, ms ? "" : "; matching is skipped");
+        return ms;
+    }
     if (bd_fmt(dir, sizeof dir, "%s/match", cfg->state_dir) < 0 ||
         bd_fmt(data, sizeof data, "%s/data.mdb", dir) < 0 || access(data, R_OK) < 0)
         return NULL;

@@ -19,7 +19,8 @@
 static const char *const global_keys[] = {"state_dir", "outbox", "receipts", "plugin_dir", "agent_id", "keep_archive",
                                           "outbox_compress", "outbox_zstd_level", "scan_interval",
                                           "incomplete_timeout", "retry_interval", "max_file_size",
-                                          "max_decoded_size", "max_line_length", "match_map_size", "log_level",
+                                          "max_decoded_size", "max_line_length", "match_map_size", "match_store",
+                                          "match_ttl_days", "log_level",
                                           "workers", "plugin_timeout", "plugin_memory_limit", "user",
                                           "status_file", "min_free_space", "metrics_file", "metrics_interval", "sendmail",
                                           "partners", NULL};
@@ -655,6 +656,7 @@ bd_config *bd_config_load(const char *path, char **errors)
         cf_unknown_keys(&ld, root, global_keys, NULL);
         rc |= load_scalars(&ld, root, cfg);
         rc |= cf_load_ops(&ld, root, cfg);
+        rc |= cf_load_match_store(&ld, root, cfg);
         rc |= load_partners(&ld, root, cfg);
         cfg->path = realpath(path, NULL);
     }
@@ -710,6 +712,7 @@ void bd_config_free(bd_config *cfg)
     free(cfg->status_file);
     free(cfg->metrics_file);
     free(cfg->sendmail);
+    cf_free_match_store(cfg);
     free(cfg);
 }
 

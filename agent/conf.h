@@ -45,6 +45,21 @@ typedef struct bd_mail {
     char *subject_prefix; /* "[batchdrop]" */
 } bd_mail;
 
+/* Where the ID-match table lives: match_store = { type = ...; } */
+typedef enum { BD_STORE_LMDB = 0, BD_STORE_REDIS = 1 } bd_store_type;
+
+/* match_store = { type = "redis"; nodes = [...]; password_file = "..."; timeout = 2.0; key_prefix = "bd:"; } */
+typedef struct bd_redis_store_conf {
+    char **nodes; /* "host:port" seeds: a standalone server or any nodes of a cluster */
+    size_t nnodes;
+    char *password_file; /* NULL: no AUTH */
+    char *password;      /* the file's first line, read at load (workers cannot read it after the user switch) */
+    double timeout;      /* seconds: each connect and each reply */
+    char *key_prefix;    /* "bd:" */
+    long ttl_days;       /* match_ttl_days (top level): 0 = mappings never expire */
+    char *source;        /* "file:line" of match_store */
+} bd_redis_store_conf;
+
 typedef struct bd_partner {
     char *name;
     char *inbox;    /* absolute path, NULL if the partner has no local inbox */
@@ -76,6 +91,8 @@ typedef struct bd_config {
     double incomplete_timeout; /* a compressed file that stays truncated this long is rejected */
     double retry_interval;     /* back-off before retrying a failed file */
     uint64_t max_file_size, max_decoded_size, match_map_size;
+    bd_store_type match_store; /* lmdb (default, under state_dir/match) or redis */
+    bd_redis_store_conf redis; /* match_store type "redis" */
     size_t max_line_length;
     int log_level;
     int workers;                 /* worker processes (plugins never run in the supervisor) */
@@ -100,6 +117,8 @@ void bd_config_set_defaults(bd_config *cfg);
 const bd_partner *bd_config_partner(const bd_config *cfg, const char *name);
 const char *bd_partner_option(const bd_partner *p, const char *key);
 int bd_partner_owns_segment(const bd_partner *p, int64_t segment);
+/* "match_store" or "match_ttl_days" when the two configs' match stores differ (a restart is needed), else "" */
+const char *bd_config_store_change(const bd_config *old, const bd_config *cfg);
 
 #define BD_DEFAULT_CONFIG SYSCONFDIR "/batchdrop/batchdrop.conf"
 #endif

@@ -28,4 +28,7 @@ int cf_load_ops(loader *ld, const config_setting_t *root, bd_config *cfg);
 /* a partner's receipt_mail = { ... } (conf_ops.c) */
 int cf_load_receipt_mail(loader *ld, const config_setting_t *ps, bd_partner *p);
 void cf_free_mail(bd_mail *m);
+/* match_store = { ... } and match_ttl_days (conf_store.c) */
+int cf_load_match_store(loader *ld, const config_setting_t *root, bd_config *cfg);
+void cf_free_match_store(bd_config *cfg);
 #endif

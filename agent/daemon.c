@@ -1,6 +1,7 @@
 /* daemon.c: the agent: open stores and inboxes, recover after a crash, and the `once` and `run` loops. */
 #include "config.h"
 #include "daemon.h"
+#include "matchstore_open.h"
 #include "claim.h"
 #include "commit.h"
 #include "fsutil.h"
@@ -73,11 +74,12 @@ static int load_plugins(bd_agent *a)
 static int open_stores(bd_agent *a)
 {
     char dir[PATH_MAX], err[PATH_MAX + 256];
-    if (bd_fmt(dir, sizeof dir, "%s/match", a->cfg->state_dir) < 0 ||
-        !(a->ms = bd_matchstore_open_lmdb(dir, a->cfg->match_map_size, 0, err, sizeof err))) {
+    if (!(a->ms = bd_matchstore_open_configured(a->cfg, 0, err, sizeof err))) {
         log_error("%s", err);
         return -1;
     }
+    if (err[0]) /* redis not reachable yet: the agent stays up, files are retried until it is */
+        log_warn("%s", err);
     if (bd_fmt(dir, sizeof dir, "%s/ledger", a->cfg->state_dir) < 0 ||
         !(a->ledger = bd_ledger_open(dir, 0, err, sizeof err))) {
         log_error("%s", err);

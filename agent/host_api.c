@@ -169,8 +169,13 @@ int bd_host_flush(bd_job *j)
     bd_lookup_batch *b = &j->lookups;
     int rc = j->host_stop ? -1 : 0;
     if (rc == 0 && b->n && bd_matchreader_lookup_many(j->reader, bd_lookup_batch_keys(b), b->results, b->n) < 0) {
+        const char *why = bd_matchreader_error(j->reader);
         errno = EIO;
-        host_stop(j, "match store lookup");
+        if (*why) { /* the store's own words: node, transient or not */
+            snprintf(j->host_error, sizeof j->host_error, "%s", why);
+            j->host_stop = 1;
+        } else
+            host_stop(j, "match store lookup");
         rc = -1;
     }
     for (size_t i = 0; rc == 0 && i < b->n; i++) {

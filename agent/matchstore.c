@@ -32,6 +32,12 @@ int bd_matchreader_lookup_many(bd_matchreader *r, const bd_match_key *keys, bd_m
     return 0;
 }
 
+const char *bd_matchreader_error(bd_matchreader *r)
+{
+    const char *why = r && r->ms->ops->reader_error ? r->ms->ops->reader_error(r) : NULL;
+    return why ? why : "";
+}
+
 void bd_matchreader_close(bd_matchreader *r)
 {
     if (r)

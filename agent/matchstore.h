@@ -38,6 +38,8 @@ typedef struct bd_matchstore_ops {
     void (*close)(bd_matchstore *ms);
     /* optional: n lookups at once (sorted, pipelined...); NULL: lookup is called n times */
     int (*lookup_many)(bd_matchreader *r, const bd_match_key *keys, bd_match_result *results, size_t n);
+    /* optional: why the reader's last lookup failed ("" or NULL when the backend does not say) */
+    const char *(*reader_error)(bd_matchreader *r);
 } bd_matchstore_ops;
 
 struct bd_matchstore {
@@ -47,11 +49,22 @@ struct bd_matchstore {
 /* LMDB backend: a memory-mapped B-tree under dir, readable by many processes at once. */
 bd_matchstore *bd_matchstore_open_lmdb(const char *dir, uint64_t map_size, int readonly, char *err, size_t errlen);
 
+/* Redis backend (standalone or Cluster, through redis_cluster.c): keys "<key_prefix>m:<dpid>:<partner id>", values
+ * "U<38 digits>" or "L<dpid>:<id>" (a link), see matchstore_redis.c. Connects at once to every node (the worker
+ * calls it before its sandbox, which forbids new sockets). NULL on a permanent failure (bad password, bad
+ * address, out of memory) with err. When no server answers (a transient failure) the store is still returned:
+ * err then says why (log it as a warning) and the store tries to connect again at its next use; err is ""
+ * when all went well. readonly: batch_begin is refused. */
+typedef struct bd_redis_store_conf bd_redis_store_conf;
+bd_matchstore *bd_matchstore_open_redis(const bd_redis_store_conf *c, int readonly, char *err, size_t errlen);
+
 bd_matchreader *bd_matchreader_open(bd_matchstore *ms, char *err, size_t errlen);
 /* 1 = found (ours filled, NUL-terminated), 0 = no match, -1 = store error */
 int bd_matchreader_lookup(bd_matchreader *r, int64_t dpid, const char *id, size_t len, char ours[BD_OURID_LEN + 1]);
 /* n lookups at once, results in key order: 0 = all filled, -1 = store error (no result usable). */
 int bd_matchreader_lookup_many(bd_matchreader *r, const bd_match_key *keys, bd_match_result *results, size_t n);
+/* Why the last lookup failed, with context (node, transient or not); "" when the backend does not say. */
+const char *bd_matchreader_error(bd_matchreader *r);
 void bd_matchreader_close(bd_matchreader *r);
 
 /* All writes of one ID-sync file go into one batch: committed whole or not at all. */

@@ -371,6 +371,96 @@ void bd_redis_get_stats(const bd_redis *r, bd_redis_stats *out)
     *out = r->stats;
 }
 
+/* Connect to addr unless already connected: 0, or -1 with err. */
+static int connect_addr(bd_redis *r, const char *addr, char *err, size_t errlen)
+{
+    int transient;
+    long idx = node_index(r, addr);
+    if (idx < 0) {
+        set_err(err, errlen, "redis: out of memory");
+        return -1;
+    }
+    return node_connection(r, (size_t)idx, &transient, err, errlen) ? 0 : -1;
+}
+
+int bd_redis_connect_all(bd_redis *r, char *err, size_t errlen)
+{
+    int failed = 0;
+    char first[512] = "";
+    if (!r->is_cluster)
+        return connect_addr(r, r->nodes[r->standalone].addr, err, errlen);
+    for (size_t i = 0; i < r->map->nmasters + r->map->nreplicas; i++) {
+        const char *addr = i < r->map->nmasters ? r->map->masters[i] : r->map->replicas[i - r->map->nmasters];
+        if (connect_addr(r, addr, failed ? NULL : first, sizeof first) < 0)
+            failed++;
+    }
+    if (failed)
+        set_err(err, errlen, "%s (%d node%s not connected)", first, failed, failed == 1 ? "" : "s");
+    return failed ? -1 : 0;
+}
+
+/* The integer reply of command on node addr: 0, or -1 with err and *transient. */
+static int integer_from(bd_redis *r, const char *addr, const char *command, long long *value, int *transient,
+                        char *err, size_t errlen)
+{
+    long idx = node_index(r, addr);
+    if (idx < 0) {
+        *transient = 0;
+        set_err(err, errlen, "redis: out of memory");
+        return -1;
+    }
+    redisContext *c = node_connection(r, (size_t)idx, transient, err, errlen);
+    if (!c)
+        return -1;
+    const char *argv[] = {command};
+    redisReply *rep = round_trip(c, addr, command, 1, argv, transient, err, errlen);
+    if (!rep) {
+        drop_connection(&r->nodes[idx]);
+        return -1;
+    }
+    int ok = rep->type == REDIS_REPLY_INTEGER;
+    if (ok)
+        *value = rep->integer;
+    else {
+        *transient = rep->type == REDIS_REPLY_ERROR && is_transient_error(rep);
+        set_err(err, errlen, "redis %s: %s: %s", addr, command,
+                rep->type == REDIS_REPLY_ERROR ? rep->str : "not an integer reply");
+    }
+    freeReplyObject(rep);
+    return ok ? 0 : -1;
+}
+
+/* A master of the map that still serves a slot (one that lost all its slots to a MOVED stays listed). */
+static int serves_slots(const bd_redis_slotmap *m, size_t master)
+{
+    for (unsigned s = 0; s < BD_REDIS_NSLOTS; s++)
+        if (m->owner[s] == (int32_t)master)
+            return 1;
+    return 0;
+}
+
+int bd_redis_sum_masters(bd_redis *r, const char *command, long long *sum, int *transient, char *err,
+                         size_t errlen)
+{
+    long long v = 0;
+    *sum = 0;
+    *transient = 0;
+    if (!r->is_cluster) {
+        if (integer_from(r, r->nodes[r->standalone].addr, command, &v, transient, err, errlen) < 0)
+            return -1;
+        *sum = v;
+        return 0;
+    }
+    for (size_t i = 0; i < r->map->nmasters; i++) {
+        if (!serves_slots(r->map, i))
+            continue;
+        if (integer_from(r, r->map->masters[i], command, &v, transient, err, errlen) < 0)
+            return -1;
+        *sum += v;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- exec */
 
 __attribute__((format(printf, 3, 4))) static void record(exec_state *st, int transient, const char *fmt, ...)

@@ -43,6 +43,17 @@ typedef struct bd_redis_cmd {
 int bd_redis_exec(bd_redis *r, bd_redis_cmd *cmds, size_t n, int *transient, char *err, size_t errlen);
 #define BD_REDIS_MAX_ROUNDS 5
 
+/* Connect now to every node known (cluster: every master and replica of the slot map; standalone: the server),
+ * for a process that cannot open sockets later (the worker sandbox forbids socket/connect): after a failover the
+ * promoted replica's connection is already there. 0 when every node connected; -1 when some did not, with err
+ * naming the first (the others still connected; commands to an unreachable node fail as usual later). */
+int bd_redis_connect_all(bd_redis *r, char *err, size_t errlen);
+
+/* Run a command with an integer reply (e.g. DBSIZE) on every master (or the standalone server) and add the
+ * replies. 0, or -1 with err naming the node and *transient as for bd_redis_exec. */
+int bd_redis_sum_masters(bd_redis *r, const char *command, long long *sum, int *transient, char *err,
+                         size_t errlen);
+
 /* For `batchdrop check --connect`. Cluster: a fresh CLUSTER SLOTS must cover all 16384 slots, every master and
  * replica listed must answer PING (a new connection each) and every master must report cluster_state:ok.
  * Standalone: PING. Fills report with one line per finding; 0 when healthy, -1 otherwise. */

@@ -29,7 +29,7 @@ static const char *restart_only_change(const bd_config *old, const bd_config *cf
         return "user";
     if (old->match_map_size != cfg->match_map_size)
         return "match_map_size";
-    return "";
+    return bd_config_store_change(old, cfg);
 }
 
 static void refuse(bd_agent *a, const char *fmt, ...) BD_PRINTF(2, 3);

@@ -4,6 +4,7 @@
 #include "crashpoint.h"
 #include "fsutil.h"
 #include "log.h"
+#include "matchstore_open.h"
 #include "strutil.h"
 #include "worker_sandbox.h"
 #include <errno.h>
@@ -54,7 +55,7 @@ static int read_full(int fd, void *buf, size_t len)
 
 static void finish_batch(bd_job *j, int cmd_fd, int res_fd)
 {
-    char cmd = 'A', err[256] = "", reply;
+    char cmd = 'A', err[768] = "", reply;
     if (read_full(cmd_fd, &cmd, 1) < 0 || cmd != 'C') {
         bd_matchbatch_abort(j->batch);
         j->batch = NULL;
@@ -68,12 +69,13 @@ static void finish_batch(bd_job *j, int cmd_fd, int res_fd)
     bd_write_all(res_fd, &reply, 1);
 }
 
+/* The worker's own store, opened before the sandbox: LMDB, or a redis store with its connections to every node
+ * made now (the sandbox makes socket/connect fail with EPERM, so a reconnect later fails transiently and the file
+ * is retried). A redis store that reached no server still opens: the job then fails transiently with the reason. */
 static bd_matchstore *open_own_store(const bd_config *cfg)
 {
-    char dir[PATH_MAX], err[PATH_MAX + 128];
-    if (bd_fmt(dir, sizeof dir, "%s/match", cfg->state_dir) < 0)
-        return NULL;
-    bd_matchstore *ms = bd_matchstore_open_lmdb(dir, cfg->match_map_size, 0, err, sizeof err);
+    char err[PATH_MAX + 128];
+    bd_matchstore *ms = bd_matchstore_open_configured(cfg, 0, err, sizeof err);
     if (!ms)
         log_error("worker: %s", err);
     return ms;

@@ -23,7 +23,9 @@
 
 /* What a worker may call once it is confined (documented in batchdrop(8), SANDBOX):
  * reading the claimed file and decoding it, parsing, reading (and for ID-sync
- * files writing) the LMDB match store, and writing the staged outbox files. */
+ * files writing) the LMDB match store or a redis one over the connections made
+ * before the sandbox (read/write on them), and writing the staged outbox files.
+ * socket and connect are not allowed but fail with EPERM (see add_rules). */
 static const char *const allowed[] = {
     /* files: the input, the staged outputs, the store */
     "read", "write", "pread64", "pwrite64", "readv", "writev", "lseek", "close", "openat", "open", "fstat",
@@ -124,6 +126,16 @@ static int add_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
     if (rc < 0) {
         snprintf(err, errlen, "seccomp rule for tgkill: %s", strerror(-rc));
+        return -1;
+    }
+    /* socket and connect fail with EPERM instead of killing the worker: a redis match store reconnecting inside
+     * the sandbox (after a failover to a node it had no connection to) then fails transiently and the file is
+     * retried by a new worker, which connects before its sandbox. No new socket can be made either way. */
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 0);
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(connect), 0);
+    if (rc < 0) {
+        snprintf(err, errlen, "seccomp rule for socket/connect: %s", strerror(-rc));
         return -1;
     }
     /* stdio may ask whether a stream is a terminal; nothing else goes through ioctl */

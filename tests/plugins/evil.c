@@ -1,5 +1,6 @@
 /* evil.c: a test-only plugin that misbehaves on purpose (crash, hang, memory hog, forbidden call) by file name. */
 #include <batchdrop/plugin.h>
+#include <errno.h>
 #include <fnmatch.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,8 +60,22 @@ static int evil_open(const bd_host_api *host, bd_host_ctx *ctx, const bd_file_in
     return 0;
 }
 
-static void misbehave(evil_kind kind)
+/* The sandbox makes socket() fail with EPERM (a redis match store must fail cleanly there): say so, then
+ * abort, so that the file fails; a socket that opens means no sandbox, and the file then passes. */
+static void try_socket(const evil_state *st)
 {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd >= 0) {
+        close(fd);
+        return;
+    }
+    st->host->log(st->ctx, BD_LOG_ERROR, "socket() failed: %s", strerror(errno));
+    abort();
+}
+
+static void misbehave(const evil_state *st)
+{
+    evil_kind kind = st->kind;
     volatile char *p = NULL;
     switch (kind) {
     case EVIL_CRASH: *p = 1; break;
@@ -73,7 +88,7 @@ static void misbehave(evil_kind kind)
             memset(q, 1, 1 << 20);
         }
         break;
-    case EVIL_SOCKET: (void)socket(AF_INET, SOCK_STREAM, 0); break;
+    case EVIL_SOCKET: try_socket(st); break;
     case EVIL_ABORT: abort();
     }
 }
@@ -82,7 +97,7 @@ static int evil_line(void *state, uint64_t lineno, const char *line, size_t len)
 {
     evil_state *st = state;
     if (lineno == 3)
-        misbehave(st->kind);
+        misbehave(st);
     bd_item item = {.kind = BD_ITEM_ADD, .trait = 1};
     bd_record rec = {.struct_size = sizeof rec, .line = lineno, .user_id = line, .user_id_len = len < 38 ? len : 38,
                      .items = &item, .nitems = 1};

@@ -1,0 +1,19 @@
+/* matchstore_open.c: open the match store the configuration names (match_store type lmdb or redis). */
+#include "config.h"
+#include "matchstore_open.h"
+#include "strutil.h"
+#include <limits.h>
+#include <stdio.h>
+
+bd_matchstore *bd_matchstore_open_configured(const bd_config *cfg, int readonly, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    err[0] = '\0';
+    if (cfg->match_store == BD_STORE_REDIS)
+        return bd_matchstore_open_redis(&cfg->redis, readonly, err, errlen);
+    if (bd_fmt(dir, sizeof dir, "%s/match", cfg->state_dir) < 0) {
+        snprintf(err, errlen, "match store: state_dir is too long");
+        return NULL;
+    }
+    return bd_matchstore_open_lmdb(dir, cfg->match_map_size, readonly, err, errlen);
+}
