@@ -2,6 +2,7 @@
 #include "config.h"
 #include "conf.h"
 #include "matchstore.h"
+#include "match_puts.h"
 #include "redis_cluster.h"
 #include <errno.h>
 #include <stdint.h>
@@ -52,18 +53,9 @@ typedef struct redis_reader {
     size_t *argvlen;
 } redis_reader;
 
-typedef struct pending_put {
-    size_t off; /* into the arena: key bytes, then value bytes */
-    uint16_t klen, vlen;
-    uint32_t seq; /* arrival order: of two puts of one key, the later wins */
-} pending_put;
-
 typedef struct redis_batch {
     bd_matchstore *ms; /* must come first */
-    pending_put *puts;
-    size_t nputs, cap;
-    char *arena;
-    size_t used, arena_cap;
+    bd_match_puts *puts;
 } redis_batch;
 
 /* ---------------------------------------------------------------- errors and connection */
@@ -336,40 +328,13 @@ static bd_matchbatch *redis_batch_begin(bd_matchstore *ms, char *err, size_t err
     if (ensure_connected(s, err, errlen) < 0) /* fail now rather than after parsing the whole file */
         return NULL;
     redis_batch *b = calloc(1, sizeof *b);
-    if (!b) {
+    if (!b || !(b->puts = bd_match_puts_new())) {
         snprintf(err, errlen, "match store (redis): out of memory for a batch");
+        free(b);
         return NULL;
     }
     b->ms = ms;
     return (bd_matchbatch *)b;
-}
-
-static int stash_put(redis_batch *b, const char *key, size_t klen, const char *val, size_t vlen)
-{
-    if (b->nputs == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 65536;
-        pending_put *grown = realloc(b->puts, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        b->puts = grown;
-        b->cap = cap;
-    }
-    if (b->used + klen + vlen > b->arena_cap) {
-        size_t cap = b->arena_cap ? b->arena_cap * 2 : (size_t)4 << 20;
-        while (cap < b->used + klen + vlen)
-            cap *= 2;
-        char *grown = realloc(b->arena, cap);
-        if (!grown)
-            return -1;
-        b->arena = grown;
-        b->arena_cap = cap;
-    }
-    memcpy(b->arena + b->used, key, klen);
-    memcpy(b->arena + b->used + klen, val, vlen);
-    b->puts[b->nputs] = (pending_put){b->used, (uint16_t)klen, (uint16_t)vlen, (uint32_t)b->nputs};
-    b->nputs++;
-    b->used += klen + vlen;
-    return 0;
 }
 
 static int redis_batch_put(bd_matchbatch *bt, int64_t dpid, const char *id, size_t len, int64_t to_dpid,
@@ -379,8 +344,7 @@ static int redis_batch_put(bd_matchbatch *bt, int64_t dpid, const char *id, size
     redis_store *s = (redis_store *)b->ms;
     char key[KEY_CAP], val[LINK_MAX + 1];
     size_t vlen;
-    if (len == 0 || len > BD_MATCH_MAX_ID || to_len == 0 || to_len > BD_MATCH_MAX_ID ||
-        b->nputs >= UINT32_MAX) {
+    if (len == 0 || len > BD_MATCH_MAX_ID || to_len == 0 || to_len > BD_MATCH_MAX_ID) {
         errno = EINVAL;
         return -1;
     }
@@ -398,113 +362,70 @@ static int redis_batch_put(bd_matchbatch *bt, int64_t dpid, const char *id, size
         vlen = (size_t)n + to_len;
     }
     size_t klen = make_key(s, key, dpid, id, len);
-    if (stash_put(b, key, klen, val, vlen) < 0) {
-        errno = ENOMEM;
-        return -1;
-    }
-    return 0;
+    return bd_match_puts_add(b->puts, key, klen, val, vlen);
 }
 
-static int by_key_then_seq(const void *x, const void *y, void *arena)
-{
-    const pending_put *a = x, *b = y;
-    const char *base = arena;
-    size_t n = a->klen < b->klen ? a->klen : b->klen;
-    int c = memcmp(base + a->off, base + b->off, n);
-    if (c == 0 && a->klen != b->klen)
-        c = a->klen < b->klen ? -1 : 1;
-    if (c == 0)
-        c = a->seq < b->seq ? -1 : a->seq > b->seq;
-    return c;
-}
+/* The commit's SETs, CHUNK_SETS per bd_redis_exec, filled in key order by bd_match_puts_drain. Their key and value
+ * pointers point into the batch's buffer, which stays put until the batch is freed. */
+typedef struct set_chunk {
+    redis_store *s;
+    bd_redis_cmd cmds[CHUNK_SETS];
+    const char *argv[5 * CHUNK_SETS];
+    size_t argvlen[5 * CHUNK_SETS];
+    size_t m, written;
+    char ttl[32];
+    int ttl_len, transient;
+    char why[512];
+} set_chunk;
 
-/* Sort by key and keep the last put of each key, in place: the number kept. */
-static size_t keep_last_puts(redis_batch *b)
+/* Every reply must be +OK: 0, or -1 with why naming the key and the server's answer. */
+static int check_set_replies(set_chunk *c)
 {
-    if (b->nputs == 0)
-        return 0;
-    qsort_r(b->puts, b->nputs, sizeof *b->puts, by_key_then_seq, b->arena);
-    size_t kept = 0;
-    for (size_t i = 0; i < b->nputs; i++) {
-        const pending_put *p = &b->puts[i], *q = i + 1 < b->nputs ? &b->puts[i + 1] : NULL;
-        if (q && q->klen == p->klen && memcmp(b->arena + p->off, b->arena + q->off, p->klen) == 0)
-            continue; /* a later put of this key follows */
-        b->puts[kept++] = *p;
-    }
-    return kept;
-}
-
-/* The SET commands of puts [from, from + m): argv 3 or 5 strings each. */
-static void build_sets(redis_batch *b, size_t from, size_t m, bd_redis_cmd *cmds, const char **argv,
-                       size_t *argvlen, const char *ttl, size_t ttl_len)
-{
-    int argc = ttl ? 5 : 3;
-    for (size_t k = 0; k < m; k++) {
-        const pending_put *p = &b->puts[from + k];
-        const char **a = &argv[5 * k];
-        size_t *l = &argvlen[5 * k];
-        a[0] = "SET", l[0] = 3;
-        a[1] = b->arena + p->off, l[1] = p->klen;
-        a[2] = b->arena + p->off + p->klen, l[2] = p->vlen;
-        a[3] = "EX", l[3] = 2;
-        a[4] = ttl, l[4] = ttl_len;
-        cmds[k] = (bd_redis_cmd){.argc = argc, .argv = a, .argvlen = l, .key_arg = 1};
-    }
-}
-
-/* Every reply must be +OK: 0, or -1 with err naming the key and the server's answer. */
-static int check_set_replies(redis_batch *b, size_t from, const bd_redis_cmd *cmds, size_t m, char *err,
-                             size_t errlen)
-{
-    for (size_t k = 0; k < m; k++) {
-        const redisReply *rep = cmds[k].reply;
+    for (size_t k = 0; k < c->m; k++) {
+        const redisReply *rep = c->cmds[k].reply;
         if (rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "OK") == 0)
             continue;
         char shown[128];
-        const pending_put *p = &b->puts[from + k];
-        show_bytes(shown, sizeof shown, b->arena + p->off, p->klen);
-        snprintf(err, errlen, "SET %s: %s", shown, rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+        show_bytes(shown, sizeof shown, c->argv[5 * k + 1], c->argvlen[5 * k + 1]);
+        snprintf(c->why, sizeof c->why, "SET %s: %s", shown,
+                 rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
         return -1;
     }
     return 0;
 }
 
-/* Write the kept puts in chunks of CHUNK_SETS: 0, or -1 with err (why) and *written (puts written before). */
-static int write_chunks(redis_batch *b, size_t kept, size_t *written, int *transient, char *err, size_t errlen)
+static int send_chunk(set_chunk *c)
 {
-    redis_store *s = (redis_store *)b->ms;
-    char ttl[32];
-    int ttl_len = s->ttl_seconds > 0 ? snprintf(ttl, sizeof ttl, "%lld", s->ttl_seconds) : 0;
-    bd_redis_cmd *cmds = malloc(CHUNK_SETS * sizeof *cmds);
-    const char **argv = malloc(5 * CHUNK_SETS * sizeof *argv);
-    size_t *argvlen = malloc(5 * CHUNK_SETS * sizeof *argvlen);
-    int rc = 0;
-    *written = 0;
-    *transient = 0;
-    if (!cmds || !argv || !argvlen) {
-        snprintf(err, errlen, "out of memory for %d SET commands", CHUNK_SETS);
-        rc = -1;
-    }
-    for (size_t from = 0; rc == 0 && from < kept; from += CHUNK_SETS) {
-        size_t m = kept - from < CHUNK_SETS ? kept - from : CHUNK_SETS;
-        build_sets(b, from, m, cmds, argv, argvlen, ttl_len ? ttl : NULL, (size_t)ttl_len);
-        if (bd_redis_exec(s->conn, cmds, m, transient, err, errlen) < 0 ||
-            check_set_replies(b, from, cmds, m, err, errlen) < 0)
-            rc = -1;
-        else
-            *written += m;
-        free_replies(cmds, m);
-    }
-    free(cmds);
-    free(argv);
-    free(argvlen);
+    if (c->m == 0)
+        return 0;
+    int rc = bd_redis_exec(c->s->conn, c->cmds, c->m, &c->transient, c->why, sizeof c->why) < 0 ||
+                     check_set_replies(c) < 0
+                 ? -1
+                 : 0;
+    if (rc == 0)
+        c->written += c->m;
+    free_replies(c->cmds, c->m);
+    c->m = 0;
     return rc;
+}
+
+static int add_set(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    set_chunk *c = arg;
+    const char **a = &c->argv[5 * c->m];
+    size_t *l = &c->argvlen[5 * c->m];
+    a[0] = "SET", l[0] = 3;
+    a[1] = key, l[1] = klen;
+    a[2] = val, l[2] = vlen;
+    a[3] = "EX", l[3] = 2;
+    a[4] = c->ttl, l[4] = (size_t)c->ttl_len;
+    c->cmds[c->m] = (bd_redis_cmd){.argc = c->ttl_len ? 5 : 3, .argv = a, .argvlen = l, .key_arg = 1};
+    return ++c->m == CHUNK_SETS ? send_chunk(c) : 0;
 }
 
 static void free_batch(redis_batch *b)
 {
-    free(b->puts);
-    free(b->arena);
+    bd_match_puts_free(b->puts);
     free(b);
 }
 
@@ -512,13 +433,21 @@ static int redis_batch_commit(bd_matchbatch *bt, char *err, size_t errlen)
 {
     redis_batch *b = (redis_batch *)bt;
     redis_store *s = (redis_store *)b->ms;
-    size_t kept = keep_last_puts(b), written = 0;
-    int transient = 1;
-    char why[512] = "";
-    int rc = ensure_connected(s, err, errlen);
-    if (rc == 0 && (rc = write_chunks(b, kept, &written, &transient, why, sizeof why)) < 0)
-        snprintf(err, errlen, "match store (redis): %s; %zu of %zu mappings were written before the failure, the "
-                 "retry writes them all again (%s)", why, written, kept, kind_of(transient, why));
+    size_t total = bd_match_puts_count(b->puts);
+    set_chunk *c = calloc(1, sizeof *c);
+    int rc = c ? ensure_connected(s, err, errlen) : -1;
+    if (!c)
+        snprintf(err, errlen, "match store (redis): out of memory for %d SET commands", CHUNK_SETS);
+    if (rc == 0) {
+        c->s = s;
+        c->transient = 1;
+        c->ttl_len = s->ttl_seconds > 0 ? snprintf(c->ttl, sizeof c->ttl, "%lld", s->ttl_seconds) : 0;
+        rc = bd_match_puts_drain(b->puts, add_set, c) || send_chunk(c) ? -1 : 0;
+        if (rc < 0)
+            snprintf(err, errlen, "match store (redis): %s; %zu of %zu puts were written before the failure, the "
+                     "retry writes them all again (%s)", c->why, c->written, total, kind_of(c->transient, c->why));
+    }
+    free(c);
     free_batch(b);
     return rc;
 }
