@@ -114,6 +114,7 @@ static __attribute__((noreturn)) void worker_main(const bd_config *cfg, bd_job *
     if (sent && m->holds_batch)
         finish_batch(j, cmd_fd, res_fd);
     bd_job_cleanup(j, sent && j->outcome == BD_JOB_OK);
+    free(m);
     _exit(0);
 }
 
