@@ -2,6 +2,7 @@
 #include "config.h"
 #include "commit.h"
 #include "crashpoint.h"
+#include "ledger_shared.h"
 #include "fsutil.h"
 #include "log.h"
 #include "mailer.h"
@@ -223,6 +224,26 @@ static int write_markers(json_t *jr)
     return 0;
 }
 
+/* The shared ledger's entry becomes final once outputs and receipt are durable (a no-op without one). */
+static int finish_shared_entry(bd_agent *a, const char *claim_id, json_t *shared)
+{
+    char err[768];
+    const char *key = json_string_value(json_object_get(shared, "key"));
+    const char *entry = json_string_value(json_object_get(shared, "entry"));
+    if (!shared)
+        return 0;
+    if (!key || !entry || !a->shared_ledger) {
+        log_error("claim %s: the journal names a shared ledger entry, but %s", claim_id,
+                  a->shared_ledger ? "it is malformed" : "match_store is no longer redis; it stays pending");
+        return a->shared_ledger ? -1 : 0;
+    }
+    if (bd_shared_ledger_finish(a->shared_ledger, key, claim_id, entry, err, sizeof err) < 0) {
+        log_error("claim %s: %s; retried", claim_id, err);
+        return -1;
+    }
+    return 0;
+}
+
 static int mark_done(bd_agent *a, const char *claim_id, json_t *jr)
 {
     char err[256];
@@ -255,6 +276,8 @@ static int replay(bd_agent *a, const char *claim_id, json_t *jr, int fresh)
             return -1;
         }
         bd_crashpoint("after-markers");
+        if (finish_shared_entry(a, claim_id, json_object_get(jr, "shared_ledger")) < 0)
+            return -1;
         if (mark_done(a, claim_id, jr) < 0)
             return -1;
         bd_crashpoint("before-archive");
@@ -280,11 +303,48 @@ static void ledger_key(const bd_job *j, char *key, size_t len)
     snprintf(key, len, "%s/%s", j->r.partner, j->r.sha256);
 }
 
+/* The shared ledger's entry while this claim is being committed: "pending", with the time it was taken. */
+static char *pending_entry(const bd_agent *a, const bd_job *j, const char *claim_id)
+{
+    char file[sizeof j->r.file];
+    snprintf(file, sizeof file, "%s", j->r.file);
+    text_to_utf8(file);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "id", claim_id, "file", file, "partner", j->r.partner,
+                          "status", "pending", "agent", a->cfg->agent_id, "since_ms", (json_int_t)bd_now_ms());
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+/* A pending entry older than this belongs to an agent that died before it finished the file. */
+static double abandon_after(const bd_job *j)
+{
+    return j->partner->remote ? j->partner->remote->claim_timeout : BD_SHARED_PENDING_TIMEOUT;
+}
+
+/* The content's entry: the local ledger's, or in a fleet the shared one, taken for this claim when free.
+ * 1 = *entry holds another delivery's entry, 0 = none (the content is ours), -1 = error. */
+static int content_holder(bd_agent *a, bd_job *j, const char *claim_id, const char *key, char **entry)
+{
+    char err[768];
+    *entry = NULL;
+    if (!a->shared_ledger)
+        return bd_ledger_lookup(a->ledger, key, entry);
+    char *pending = pending_entry(a, j, claim_id);
+    int rc = pending ? bd_shared_ledger_take(a->shared_ledger, key, claim_id, pending, abandon_after(j), entry, err,
+                                             sizeof err)
+                     : -1;
+    free(pending);
+    if (rc < 0)
+        log_error("partner %s: %s: %s", j->r.partner, j->r.file, pending ? err : "out of memory");
+    return rc < 0 ? -1 : !rc;
+}
+
 static int check_duplicate(bd_agent *a, bd_job *j, const char *claim_id, int *was_rejected)
 {
     char *entry = NULL, key[200];
     ledger_key(j, key, sizeof key);
-    int rc = bd_ledger_lookup(a->ledger, key, &entry);
+    int rc = content_holder(a, j, claim_id, key, &entry);
     if (rc <= 0)
         return rc;
     json_t *e = json_loads(entry, 0, NULL);
@@ -300,8 +360,13 @@ static int check_duplicate(bd_agent *a, bd_job *j, const char *claim_id, int *wa
     *was_rejected = strcmp(status, BD_STATUS_REJECTED) == 0;
     j->r.status = BD_STATUS_DUPLICATE;
     snprintf(j->r.duplicate_of, sizeof j->r.duplicate_of, "%s", first);
-    snprintf(j->r.reason, sizeof j->r.reason, "same content (sha256) as %s, received %s and %s", file,
-             when ? when : "earlier", status);
+    const char *agent = json_string_value(json_object_get(e, "agent"));
+    if (strcmp(status, "pending") == 0)
+        snprintf(j->r.reason, sizeof j->r.reason, "same content (sha256) as %s, being processed by agent %s", file,
+                 agent ? agent : "?");
+    else
+        snprintf(j->r.reason, sizeof j->r.reason, "same content (sha256) as %s, received %s and %s%s%s", file,
+                 when ? when : "earlier", status, agent ? " by agent " : "", agent ? agent : "");
     j->r.noutbox = 0;
     json_decref(e);
     return 1;
@@ -313,8 +378,8 @@ static char *ledger_entry(const bd_job *j, const char *claim_id)
     bd_format_iso8601(when, sizeof when, j->r.finished_ms);
     snprintf(file, sizeof file, "%s", j->r.file);
     text_to_utf8(file);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", claim_id, "file", file, "partner", j->r.partner,
-                          "status", j->r.status, "finished", when);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "id", claim_id, "file", file, "partner", j->r.partner,
+                          "status", j->r.status, "finished", when, "agent", j->r.agent);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return s;
@@ -423,6 +488,13 @@ static int journal_intent(bd_agent *a, bd_job *j, const char *claim_id, json_t *
     char *entry = record_sha ? ledger_entry(j, claim_id) : NULL;
     int rc = -1;
     ledger_key(j, key, sizeof key);
+    if (record_sha && a->shared_ledger && entry) { /* finalized by the replay once outputs and receipt are durable */
+        free(journal);
+        journal = json_object_set_new(jr, "shared_ledger", json_pack("{s:s,s:s}", "key", key, "entry", entry)) == 0
+                      ? json_dumps(jr, JSON_COMPACT)
+                      : NULL;
+        record_sha = 0;
+    }
     if (journal && (!record_sha || entry))
         rc = bd_ledger_journal_put(a->ledger, claim_id, journal, record_sha ? key : NULL, entry, err, sizeof err);
     else
@@ -468,6 +540,8 @@ int bd_commit_job(bd_agent *a, bd_job *j, const char *claim_id, const char *clai
         log_error("claim %s: cannot read the ledger", claim_id);
         return -1;
     }
+    if (a->shared_ledger && !dup && j->r.sha256[0] && strcmp(j->r.status, BD_STATUS_OK) == 0)
+        bd_crashpoint("after-ledger-take"); /* the shared entry is pending, the journal does not know it yet */
     int ok = !dup && strcmp(j->r.status, BD_STATUS_OK) == 0;
     if (dup && j->batch) {
         bd_matchbatch_abort(j->batch);

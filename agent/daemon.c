@@ -1,6 +1,7 @@
 /* daemon.c: the agent: open stores and inboxes, recover after a crash, and the `once` and `run` loops. */
 #include "config.h"
 #include "daemon.h"
+#include "ledger_shared.h"
 #include "matchstore_open.h"
 #include "claim.h"
 #include "commit.h"
@@ -82,6 +83,11 @@ static int open_stores(bd_agent *a)
         log_warn("%s", err);
     if (bd_fmt(dir, sizeof dir, "%s/ledger", a->cfg->state_dir) < 0 ||
         !(a->ledger = bd_ledger_open(dir, 0, err, sizeof err))) {
+        log_error("%s", err);
+        return -1;
+    }
+    a->shared_ledger = bd_shared_ledger_open(a->cfg, err, sizeof err);
+    if (!a->shared_ledger && err[0]) {
         log_error("%s", err);
         return -1;
     }
@@ -189,6 +195,8 @@ void bd_agent_close(bd_agent *a)
     a->ninboxes = 0;
     bd_ledger_close(a->ledger);
     a->ledger = NULL;
+    bd_shared_ledger_close(a->shared_ledger);
+    a->shared_ledger = NULL;
     free(a->receipts_checked);
     a->receipts_checked = NULL;
     bd_matchstore_close(a->ms);

@@ -30,6 +30,7 @@ typedef struct bd_agent {
     bd_plugins plugins;
     bd_matchstore *ms;
     bd_ledger *ledger;
+    struct bd_shared_ledger *shared_ledger; /* match_store redis: the fleet's duplicate ledger (ledger_shared.c) */
     bd_inbox *inboxes;
     size_t ninboxes;
     char archive_dir[PATH_MAX], quarantine_dir[PATH_MAX];
