@@ -75,6 +75,10 @@ static void print_human(const json_t *root, int alive, int64_t age_ms)
         printf("last reload %s: %s (%s)\n", str(rl, "last"), json_is_true(json_object_get(rl, "ok")) ? "ok" : "REFUSED",
                str(rl, "message"));
     printf("workers: %lld of %lld busy\n", (long long)num(w, "busy"), (long long)num(w, "max"));
+    const json_t *store = json_object_get(root, "match_store");
+    if (store && !json_is_true(json_object_get(store, "ok")))
+        printf("MATCH STORE (%s) FAILING since %s: %s; files are retried\n", str(store, "type"),
+               str(store, "error_time"), str(store, "error"));
     const json_t *disk = json_object_get(root, "low_disk");
     if (json_is_true(json_object_get(disk, "low")))
         printf("LOW DISK: %s below min_free_space (%lld MB): not claiming new files\n", str(disk, "which"),

@@ -337,6 +337,7 @@ static int content_holder(bd_agent *a, bd_job *j, const char *claim_id, const ch
     free(pending);
     if (rc < 0)
         log_error("partner %s: %s: %s", j->r.partner, j->r.file, pending ? err : "out of memory");
+    bd_agent_note_store(a, rc < 0 ? err : NULL);
     return rc < 0 ? -1 : !rc;
 }
 

@@ -94,6 +94,16 @@ static int open_stores(bd_agent *a)
     return 0;
 }
 
+void bd_agent_note_store(bd_agent *a, const char *why)
+{
+    a->store_down = why != NULL;
+    if (!why)
+        return;
+    snprintf(a->store_error, sizeof a->store_error, "%s", why);
+    a->store_error_ms = bd_now_ms();
+    a->report_dirty = 1;
+}
+
 /* One bd_inbox per local inbox, and one per remote inbox's download queue. */
 static int open_inboxes(bd_agent *a)
 {

@@ -31,6 +31,9 @@ typedef struct bd_agent {
     bd_matchstore *ms;
     bd_ledger *ledger;
     struct bd_shared_ledger *shared_ledger; /* match_store redis: the fleet's duplicate ledger (ledger_shared.c) */
+    int store_down;          /* the match store (or shared ledger) failed last time it was used */
+    char store_error[512];   /* why, for status and the log */
+    int64_t store_error_ms;
     bd_inbox *inboxes;
     size_t ninboxes;
     char archive_dir[PATH_MAX], quarantine_dir[PATH_MAX];
@@ -80,4 +83,6 @@ int bd_agent_run(bd_agent *a);
 /* Process one claimed file end to end (job + commit). */
 void bd_agent_process_claim(bd_agent *a, bd_inbox *in, const char *claim_id, const char *claim_path,
                             const char *name, int truncated_is_final);
+/* The match store (or the shared ledger on it) worked, or failed with why (NULL: it worked): status and metrics. */
+void bd_agent_note_store(bd_agent *a, const char *why);
 #endif

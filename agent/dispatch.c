@@ -239,12 +239,16 @@ static void finish(bd_agent *a, bd_inflight *f)
     } else if (j->outcome == BD_JOB_RETRY && given_up_after_kills(a, f)) {
         commit_outcome(a, f); /* as failed */
     } else if (j->outcome == BD_JOB_RETRY || f->claim_not_durable) {
+        if (strstr(j->r.reason, "match store"))
+            bd_agent_note_store(a, j->r.reason);
         bd_worker_release(j);
         bd_job_discard_staged(j);
         leave_for_retry(a, f->in->partner->name, f->claim_id,
                         f->claim_not_durable ? "its claim could not be made durable (fsync failed)" : j->r.reason);
         bd_job_cleanup(j, 0);
     } else {
+        if (j->outcome == BD_JOB_OK && a->store_down && j->ms && strcmp(j->r.status, BD_STATUS_OK) == 0)
+            bd_agent_note_store(a, NULL); /* the worker used the store */
         commit_outcome(a, f);
     }
     f->active = 0;

@@ -145,9 +145,12 @@ static void agent_wide(buf *b, const bd_agent *a)
     uint64_t entries = 0;
     char path[4096];
     struct stat st;
-    head(b, "match_store_entries", "gauge", "Entries in the ID-match table.");
-    if (a->ms && bd_matchstore_count(a->ms, &entries) == 0)
+    head(b, "match_store_entries", "gauge", "Entries in the ID-match table (redis: keys of the whole database).");
+    int counted = a->ms && bd_matchstore_count(a->ms, &entries) == 0;
+    if (counted)
         out(b, "batchdrop_match_store_entries %llu\n", (unsigned long long)entries);
+    head(b, "match_store_up", "gauge", "0 while the match store (or the shared ledger) fails: files are retried.");
+    out(b, "batchdrop_match_store_up %d\n", a->ms && counted && !a->store_down);
     head(b, "match_store_bytes", "gauge", "Disk space used by the ID-match table's file.");
     if (bd_fmt(path, sizeof path, "%s/match/data.mdb", a->cfg->state_dir) == 0 && stat(path, &st) == 0)
         out(b, "batchdrop_match_store_bytes %llu\n", (unsigned long long)st.st_blocks * 512ULL);

@@ -93,6 +93,13 @@ static json_t *disk_json(const bd_agent *a)
                      (json_int_t)a->disk.state_free, "min_free_space", (json_int_t)a->cfg->min_free_space);
 }
 
+static json_t *store_json(const bd_agent *a)
+{
+    return json_pack("{s:s, s:b, s:s?, s:o}", "type", a->cfg->match_store == BD_STORE_REDIS ? "redis" : "lmdb",
+                     "ok", !a->store_down, "error", a->store_down ? a->store_error : NULL, "error_time",
+                     a->store_down ? time_or_null(a->store_error_ms) : json_null());
+}
+
 char *bd_status_json(const bd_agent *a)
 {
     json_t *parts = json_array();
@@ -107,6 +114,8 @@ char *bd_status_json(const bd_agent *a)
                              time_or_null(bd_now_ms()), "updated_ms", (json_int_t)bd_now_ms(), "reload",
                              reload_json(a), "workers", "max", a->cfg->workers, "busy", bd_dispatch_active(a),
                              "low_disk", disk_json(a), "partners", parts ? parts : json_array());
+    if (root)
+        json_object_set_new(root, "match_store", store_json(a));
     if (!root)
         return NULL;
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

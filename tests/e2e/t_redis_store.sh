@@ -136,6 +136,9 @@ is "$(find "$T/down" -name "*~$F" -not -path '*/archive/*' | wc -l | tr -d ' ')"
 is "$(find "$T/down/state/quarantine" -type f | wc -l | tr -d ' ')" 0 "down: nothing quarantined"
 is "$(find "$T/down/outbox" -type f | wc -l | tr -d ' ')" 0 "down: nothing in the outbox (not even staged)"
 _pid_alive "$RUN"; ok $? "down: the agent stays up"
+store_ok() { [ "$(bd status -c "$T/down/bd.conf" --json 2>/dev/null | jq -r .match_store.ok)" = "$1" ]; }
+WAIT=$((5 * SLOW)) wait_for store_ok false; ok $? "down: batchdrop status says the match store fails"
+like "$(bd status -c "$T/down/bd.conf" 2>/dev/null)" "MATCH STORE (redis) FAILING" "down: and its text form too"
 redis-server "$REDIS_DIR/$SA/redis.conf" > /dev/null 2>&1 &
 REDIS_PIDS="$REDIS_PIDS $!"
 echo $! > "$REDIS_DIR/$SA/pid"
@@ -143,6 +146,7 @@ WAIT=$((20 * SLOW)) wait_for status_is "$T/down" "$F" ok
 ok $? "down: redis back (with its saved data): the file is processed"
 is "$(jq -r --arg f "$F" 'select(.file == $f) | .status' "$T/down/log/receipts.jsonl" | tr '\n' ' ')" "ok " "down: exactly one receipt, ok"
 is "$(jq -r --arg f "$F" 'select(.file == $f) | .stored' "$T/down/log/receipts.jsonl")" 4 "down: with the mappings (4 stored)"
+WAIT=$((5 * SLOW)) wait_for store_ok true; ok $? "down: once it works again, status says so"
 stop_agents
 redis_stop_all
 
