@@ -143,12 +143,19 @@ static int do_renames(json_t *renames)
         log_error("cannot publish %s as %s: %s", from, to, strerror(errno));
         return -1;
     }
-    if (json_array_size(renames)) {
-        const char *last = json_string_value(json_array_get(json_array_get(renames, 0), 1));
-        if (bd_fsync_parent(last) < 0) {
-            log_error("cannot fsync the outbox folder of %s: %s", last, strerror(errno));
-            return -1;
-        }
+    return 0;
+}
+
+/* The renames made durable: after the receipt (a crash in between replays them, and finds the receipt logged),
+ * before anything that deletes or hands off the source. */
+static int sync_renames(json_t *renames)
+{
+    if (!json_array_size(renames))
+        return 0;
+    const char *last = json_string_value(json_array_get(json_array_get(renames, 0), 1));
+    if (last && bd_fsync_parent(last) < 0) {
+        log_error("cannot fsync the outbox folder of %s: %s", last, strerror(errno));
+        return -1;
     }
     return 0;
 }
@@ -268,7 +275,7 @@ static int replay(bd_agent *a, const char *claim_id, json_t *jr, int fresh)
         if (do_renames(json_object_get(jr, "renames")) < 0)
             return -1;
         bd_crashpoint("after-outbox-rename");
-        if (append_receipt_once(a, claim_id, line, fresh) < 0)
+        if (append_receipt_once(a, claim_id, line, fresh) < 0 || sync_renames(json_object_get(jr, "renames")) < 0)
             return -1;
         bd_crashpoint("after-receipt");
         if (write_markers(jr) < 0) {
