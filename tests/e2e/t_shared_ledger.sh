@@ -10,13 +10,14 @@ redis_standalone_start; ok $? "standalone redis-server on port ${REDIS_SA_PORT:-
 [ -n "${REDIS_SA_PORT:-}" ] || { done_testing; exit 1; }
 SA=$REDIS_SA_PORT
 
-# agent DIR ID: an agent with its own state, sharing the redis store (and so the ledger)
+# agent DIR ID [NODES]: an agent with its own state, sharing the redis store (and so the ledger)
 agent() {
     mkdir -p "$1/inbox"
+    nodes=${3:-"\"127.0.0.1:$SA\""}
     cat > "$1/bd.conf" <<CONF
 state_dir = "state"; outbox = "outbox"; receipts = "log/receipts.jsonl"; plugin_dir = "$PLUGINS";
 agent_id = "$2"; match_map_size = "1G";
-match_store = { type = "redis"; nodes = [ "127.0.0.1:$SA" ]; timeout = 1.0; };
+match_store = { type = "redis"; nodes = [ $nodes ]; timeout = 1.0; };
 partners = ( { name = "acme"; inbox = "inbox"; settle = 0; ids = "ours"; } );
 CONF
 }
@@ -114,4 +115,22 @@ redis_standalone_start > /dev/null; SA=$REDIS_SA_PORT
 agent "$T/e" e # the restarted server may have another port
 once_in "$T/e"
 is "$(status_in "$T/e" "$F")/$(outputs_in "$T/e")" "ok /1" "redis back: processed once, ok"
+redis_stop_all
+
+# ---------------------------------------------------------------- the same on a 3+3 cluster: one output for two agents
+redis_cluster_start; ok $? "3+3 cluster on ports ${REDIS_CLUSTER_PORTS:-?}"
+if [ -n "${REDIS_CLUSTER_SEEDS:-}" ]; then
+    NODES=$(echo "$REDIS_CLUSTER_SEEDS" | tr ',' '\n' | sed 's/.*/"&"/' | paste -sd, -)
+    agent "$T/ca" ca "$NODES"; agent "$T/cb" cb "$NODES"
+    for k in 1 2 3 4 5 6 7 8; do # contents spread over the cluster's slots
+        trait "$T/g$k" $((10 + k))
+        cp "$T/g$k" "$T/ca/inbox/ftp_dpm_478_170000100$k.sync"; cp "$T/g$k" "$T/cb/inbox/ftp_dpm_478_170000100$k.sync"
+    done
+    once_in "$T/ca" & pa=$!
+    once_in "$T/cb" & pb=$!
+    wait $pa; wait $pb
+    is "$(cat "$T/ca/log/receipts.jsonl" "$T/cb/log/receipts.jsonl" | jq -r .status | sort | uniq -c | awk '{ print $1 " " $2 }' | paste -sd' ' -)" \
+        "8 duplicate 8 ok" "cluster: 8 contents to two agents at once: 8 ok, 8 duplicate"
+    is "$(( $(outputs_in "$T/ca") + $(outputs_in "$T/cb") ))" 8 "cluster: 8 outbox files between them"
+fi
 done_testing
