@@ -5,6 +5,6 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-    mawk zstd gzip inotify-tools openssh-client openssh-server time jq util-linux \
+    mawk zstd gzip inotify-tools openssh-client openssh-server time jq util-linux redis-server redis-tools iproute2 \
     gcc make autoconf automake libtool pkg-config git \
-    libconfig-dev libzstd-dev zlib1g-dev liblmdb-dev libjansson-dev libssl-dev libssh2-1-dev libseccomp-dev libsystemd-dev
+    libconfig-dev libzstd-dev zlib1g-dev liblmdb-dev libjansson-dev libssl-dev libssh2-1-dev libseccomp-dev libsystemd-dev libhiredis-dev

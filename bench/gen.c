@@ -4,6 +4,8 @@
  * gen traits L M          > ftp_dpm_478_TS.sync      L lines partner-id<TAB>d_sid=..,..  (1 to 10 traits);
  *                                                    80% of lines use a partner ID of an N=M ID-sync file, 20% an ID
  *                                                    that is in no map; every line has a distinct ID
+ * gen lookups L M        > ftp_dpm_478_TS.sync      L lines partner-id<TAB>d_sid=N: like traits, but one trait per
+ *                                                    line, so that the ID lookup dominates the work
  * gen small C M DIR [TS0]                            C files of about 1 KB in DIR (ftp_dpm_478_<TS0+j>.sync), IDs from
  *                                                    an M-row ID-sync map, 80% matched
  * Everything is a pure function of the arguments (no seed, no clock), so two runs give the same bytes.
@@ -54,6 +56,14 @@ static int trait_line(char *o, uint64_t i, uint64_t L, uint64_t M) {
     return n;
 }
 
+/* line i of an L-line lookup file: the IDs of trait_line, one trait each */
+static int lookup_line(char *o, uint64_t i, uint64_t L, uint64_t M) {
+    uint64_t u = mix(i ^ 0x7777777ULL);
+    int n = (u % 5 == 0) ? xid(o, i) : pid(o, (uint64_t)((unsigned __int128)i * M / L));
+    n += sprintf(o + n, "\td_sid=%llu\n", (unsigned long long)(100000 + mix(u) % 9900000));
+    return n;
+}
+
 int main(int argc, char **argv) {
     static char buf[1 << 16];
     if (argc < 2) goto usage;
@@ -71,6 +81,14 @@ int main(int argc, char **argv) {
         uint64_t L = strtoull(argv[2], 0, 10), M = strtoull(argv[3], 0, 10);
         for (uint64_t i = 0; i < L; i++) {
             int n = trait_line(buf, i, L, M);
+            fwrite(buf, 1, (size_t)n, stdout);
+        }
+        return fflush(stdout) ? 1 : 0;
+    }
+    if (!strcmp(argv[1], "lookups") && argc == 4) {
+        uint64_t L = strtoull(argv[2], 0, 10), M = strtoull(argv[3], 0, 10);
+        for (uint64_t i = 0; i < L; i++) {
+            int n = lookup_line(buf, i, L, M);
             fwrite(buf, 1, (size_t)n, stdout);
         }
         return fflush(stdout) ? 1 : 0;
@@ -98,6 +116,6 @@ int main(int argc, char **argv) {
         return 0;
     }
 usage:
-    fprintf(stderr, "usage: gen idsync N | gen traits LINES MAPROWS | gen small COUNT MAPROWS DIR [TS0]\n");
+    fprintf(stderr, "usage: gen idsync N | gen traits LINES MAPROWS | gen lookups LINES MAPROWS | gen small COUNT MAPROWS DIR [TS0]\n");
     return 2;
 }

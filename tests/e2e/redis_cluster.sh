@@ -23,14 +23,21 @@ rcli() {
     fi
 }
 
-# _redis_port_free PORT: nothing listens on it (nor on its cluster bus port)
+# _redis_port_free PORT: no socket uses it (nor its cluster bus port): not a listener, and not the local port of a
+# connection either, even one in TIME-WAIT, since that also makes bind fail
 _redis_port_free() {
-    [ -z "$(ss -Htln "( sport = :$1 or sport = :$(($1 + 10000)) )" 2>/dev/null)" ]
+    [ -z "$(ss -Htan "( sport = :$1 or sport = :$(($1 + 10000)) )" 2>/dev/null)" ]
 }
 
-# _redis_free_ports N: print N consecutive free ports (a start derived from our PID, so parallel runs differ)
+# _redis_free_ports N: print N consecutive free ports (a start derived from our PID, so parallel runs differ). The
+# ports and their bus ports stay below the ephemeral range when it leaves room (21000 to 22767 with the default
+# 32768), where client connections (thousands in TIME-WAIT after a busy test) would take them.
 _redis_free_ports() {
-    local base=$((21000 + ($$ * 41 + ${_redis_bump:-0} * 97) % 23000)) tries=0 i ok
+    local eph span base tries=0 i ok
+    eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+    span=$((${eph:-0} - 10000 - 21000 - $1))
+    [ "$span" -ge 500 ] || span=23000
+    base=$((21000 + ($$ * 41 + ${_redis_bump:-0} * 97) % span))
     while [ $tries -lt 50 ]; do
         ok=1
         i=0
@@ -42,7 +49,7 @@ _redis_free_ports() {
             echo $(seq "$base" $((base + $1 - 1)))
             return 0
         fi
-        base=$((21000 + (base - 21000 + 113) % 23000))
+        base=$((21000 + (base - 21000 + 113) % span))
         tries=$((tries + 1))
     done
     return 1
