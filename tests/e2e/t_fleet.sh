@@ -129,7 +129,7 @@ fleet_setup() {
     ok $? "$1: agent $1""1 (once) pulls the ID-sync file from the server"
     is "$(jq -r '[.file, .status, .id_mappings] | @tsv' "$T/${1}1/log/receipts.jsonl" | tr '\t' ' ')" "$IDSYNC ok $NIDS" \
         "$1: ID-sync applied, $NIDS mappings"
-    is "$(keys "$2")" $NIDS "$1: the cluster's masters hold the $NIDS mappings under $2"
+    is "$(keys "${2}m:")" $NIDS "$1: the cluster's masters hold the $NIDS mappings under ${2}m:"
     WAIT=$((10 * SLOW)) wait_for replicas_synced; ok $? "$1: the replicas have them too"
     for a in 1 2 3; do
         (bd_exec run -c "$T/$1$a/bd.conf" 2>>"$T/$1$a/agent.log") &
