@@ -9,7 +9,7 @@ mkdir -p "$1"
 OUT=$(cd "$1" && pwd)
 CC=${FUZZ_CC:-clang}
 SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
-PKGS="libconfig libzstd zlib jansson libcrypto"
+PKGS="libconfig libzstd zlib jansson libcrypto hiredis"
 command -v "$CC" >/dev/null || { echo "build.sh: $CC not found (apt-get install clang)" >&2; exit 1; }
 
 # ---------------------------------------------------------------- config.h
@@ -64,7 +64,7 @@ PLUGIN_OBJS="$PLUGIN_OBJS $(cc plugins/delimited/delimited.c -Dbatchdrop_plugin_
 PLUGIN_OBJS="$PLUGIN_OBJS $(cc plugins/jsonl/jsonl.c -Dbatchdrop_plugin_entry=fuzz_entry_jsonl)"
 
 CONFIG_OBJS=""
-for s in agent/conf.c agent/conf_remote.c agent/conf_ops.c agent/log.c agent/strutil.c; do
+for s in agent/conf.c agent/conf_remote.c agent/conf_ops.c agent/conf_store.c agent/redis_slots.c agent/log.c agent/strutil.c; do
     CONFIG_OBJS="$CONFIG_OBJS $(cc $s)" || exit 1
 done
 DECODE_OBJS=$(cc agent/decode.c)
