@@ -492,17 +492,14 @@ static json_t *build_journal(bd_agent *a, bd_job *j, const char *claim_id, const
 static int journal_intent(bd_agent *a, bd_job *j, const char *claim_id, json_t *jr, int record_sha)
 {
     char err[256], key[200];
-    char *journal = json_dumps(jr, JSON_COMPACT);
     char *entry = record_sha ? ledger_entry(j, claim_id) : NULL;
-    int rc = -1;
+    int rc = -1, shared = record_sha && a->shared_ledger && entry;
     ledger_key(j, key, sizeof key);
-    if (record_sha && a->shared_ledger && entry) { /* finalized by the replay once outputs and receipt are durable */
-        free(journal);
-        journal = json_object_set_new(jr, "shared_ledger", json_pack("{s:s,s:s}", "key", key, "entry", entry)) == 0
-                      ? json_dumps(jr, JSON_COMPACT)
-                      : NULL;
+    if (shared) { /* the fleet's entry is finalized by the replay once outputs and receipt are durable */
+        json_object_set_new(jr, "shared_ledger", json_pack("{s:s,s:s}", "key", key, "entry", entry));
         record_sha = 0;
     }
+    char *journal = !shared || json_object_get(jr, "shared_ledger") ? json_dumps(jr, JSON_COMPACT) : NULL;
     if (journal && (!record_sha || entry))
         rc = bd_ledger_journal_put(a->ledger, claim_id, journal, record_sha ? key : NULL, entry, err, sizeof err);
     else

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "host_api.h"
 #include "fsutil.h"
+#include "strutil.h"
 #include "log.h"
 #include <jansson.h>
 #include <stdlib.h>
@@ -19,20 +20,6 @@ static bd_job *job_of(bd_host_ctx *ctx)
 bd_host_ctx *bd_host_ctx_of(bd_job *j)
 {
     return (bd_host_ctx *)j;
-}
-
-/* A short, printable rendering of a partner ID for error samples. */
-static void show_id(char *out, size_t outlen, const char *id, size_t len)
-{
-    size_t n = len < 64 ? len : 64;
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 1 < outlen; i++)
-        out[o++] = (id[i] >= 0x20 && id[i] < 0x7f) ? id[i] : '?';
-    if (len > n && o + 3 < outlen) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
 }
 
 static void host_stop(bd_job *j, const char *what)
@@ -57,7 +44,7 @@ static int over_user_cap(bd_job *j, const bd_record *rec)
     if (n <= (uint32_t)j->partner->max_lines_per_user)
         return 0;
     char id[80], why[200];
-    show_id(id, sizeof id, rec->user_id, rec->user_id_len);
+    bd_show_id(id, sizeof id, rec->user_id, rec->user_id_len);
     snprintf(why, sizeof why, "more than %ld lines for user '%s'; line discarded", j->partner->max_lines_per_user,
              id);
     j->r.c.lines_over_user_cap++;
@@ -84,7 +71,7 @@ static enum user_check check_user(bd_job *j, const bd_record *rec, char ours[BD_
     char id[80], why[200];
     if (j->partner->ids == BD_IDS_OURS || !j->ms) {
         if (j->partner->ids == BD_IDS_OURS && !bd_is_our_id(rec->user_id, rec->user_id_len)) {
-            show_id(id, sizeof id, rec->user_id, rec->user_id_len);
+            bd_show_id(id, sizeof id, rec->user_id, rec->user_id_len);
             snprintf(why, sizeof why, "ID '%s' is not a 38-digit user ID (partner sends ids = \"ours\")", id);
             j->r.c.invalid_ids++;
             bd_samples_add(&j->r.samples, BD_SAMPLE_INVALID_ID, rec->line, why);
@@ -96,7 +83,7 @@ static enum user_check check_user(bd_job *j, const bd_record *rec, char ours[BD_
         return USER_RESOLVED;
     }
     if ((*dpid = record_dpid(j, rec)) < 0) {
-        show_id(id, sizeof id, rec->user_id, rec->user_id_len);
+        bd_show_id(id, sizeof id, rec->user_id, rec->user_id_len);
         snprintf(why, sizeof why, "no DPID for ID '%s': the file name names none and the record carries none", id);
         j->r.c.format_errors++;
         bd_samples_add(&j->r.samples, BD_SAMPLE_FORMAT, rec->line, why);
@@ -158,7 +145,7 @@ static void note_no_match(bd_job *j, uint64_t line, const char *user_id, size_t 
     j->r.c.no_match++;
     if (j->r.samples.n[BD_SAMPLE_NO_MATCH] >= BD_SAMPLES_PER_KIND) /* formatted only while kept */
         return;
-    show_id(id, sizeof id, user_id, len);
+    bd_show_id(id, sizeof id, user_id, len);
     snprintf(why, sizeof why, "no ID-match entry for '%s' in DPID %lld", id, (long long)dpid);
     bd_samples_add(&j->r.samples, BD_SAMPLE_NO_MATCH, line, why);
 }

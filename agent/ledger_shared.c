@@ -136,26 +136,23 @@ static int compare_and_set(bd_shared_ledger *sl, const char *k, const char *seen
     return 0;
 }
 
-/* The entry's holder is this claim. */
-static int holder_is(const char *json, const char *claim_id)
+/* What another entry of the key means for this claim: ours (a retry, or a reply lost with its connection),
+ * abandoned (pending for longer than abandon_after seconds: its agent died), or held by a live delivery. */
+enum holder { HELD, OURS, ABANDONED };
+
+static enum holder judge_holder(const char *json, const char *claim_id, double abandon_after)
 {
     json_t *e = json_loads(json, 0, NULL);
     const char *id = json_string_value(json_object_get(e, "id"));
-    int same = id && strcmp(id, claim_id) == 0;
-    json_decref(e);
-    return same;
-}
-
-/* A pending entry older than abandon_after seconds: its agent died before finishing. */
-static int abandoned(const char *json, double abandon_after)
-{
-    json_t *e = json_loads(json, 0, NULL);
     const char *status = json_string_value(json_object_get(e, "status"));
     json_int_t since = json_integer_value(json_object_get(e, "since_ms"));
-    int old = status && strcmp(status, "pending") == 0 && since > 0 &&
-              (double)(bd_now_ms() - (int64_t)since) / 1000.0 > abandon_after;
+    enum holder h = id && strcmp(id, claim_id) == 0 ? OURS
+                    : status && strcmp(status, "pending") == 0 && since > 0 &&
+                            (double)(bd_now_ms() - (int64_t)since) / 1000.0 > abandon_after
+                        ? ABANDONED
+                        : HELD;
     json_decref(e);
-    return old;
+    return h;
 }
 
 int bd_shared_ledger_take(bd_shared_ledger *sl, const char *key, const char *claim_id, const char *pending_json,
@@ -177,11 +174,12 @@ int bd_shared_ledger_take(bd_shared_ledger *sl, const char *key, const char *cla
                 continue; /* deleted meanwhile (expired by hand?): try again */
             return -1;
         }
-        if (holder_is(seen, claim_id)) { /* our own entry: a retry, or a reply lost with its connection */
+        enum holder h = judge_holder(seen, claim_id, abandon_after);
+        if (h == OURS) {
             free(seen);
             return 1;
         }
-        if (!abandoned(seen, abandon_after)) {
+        if (h == HELD) {
             *holder = seen;
             return 0;
         }

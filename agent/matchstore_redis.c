@@ -4,6 +4,7 @@
 #include "matchstore.h"
 #include "match_puts.h"
 #include "redis_cluster.h"
+#include "strutil.h"
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -100,15 +101,6 @@ static int connect_store(redis_store *s, int *transient, char *err, size_t errle
 static int ensure_connected(redis_store *s, char *err, size_t errlen)
 {
     return connect_store(s, NULL, err, errlen);
-}
-
-/* Printable start of a key for messages. */
-static void show_bytes(char *out, size_t outlen, const char *b, size_t len)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len && o + 4 < outlen && i < 96; i++)
-        out[o++] = b[i] >= 0x20 && b[i] < 0x7f ? b[i] : '?';
-    out[o] = '\0';
 }
 
 static size_t make_key(const redis_store *s, char *key, int64_t dpid, const char *id, size_t len)
@@ -250,7 +242,7 @@ static int take_value(redis_reader *r, const redisReply *rep, bd_match_result *r
         return 1;
     }
     char shown[128];
-    show_bytes(shown, sizeof shown, key, klen);
+    bd_show_id(shown, sizeof shown, key, klen);
     snprintf(r->error, sizeof r->error, "match store (redis): key '%s' holds %s, not a mapping written by batchdrop "
              "(another program uses key_prefix '%s'?)", shown, rep->type == REDIS_REPLY_ERROR ? rep->str : "a value",
              s->prefix);
@@ -386,7 +378,7 @@ static int check_set_replies(set_chunk *c)
         if (rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "OK") == 0)
             continue;
         char shown[128];
-        show_bytes(shown, sizeof shown, c->argv[5 * k + 1], c->argvlen[5 * k + 1]);
+        bd_show_id(shown, sizeof shown, c->argv[5 * k + 1], c->argvlen[5 * k + 1]);
         snprintf(c->why, sizeof c->why, "SET %s: %s", shown,
                  rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
         return -1;

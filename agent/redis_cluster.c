@@ -2,6 +2,7 @@
 #include "config.h"
 #include "redis_cluster.h"
 #include "redis_slots.h"
+#include "strutil.h"
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,13 +54,6 @@ __attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errl
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
 static void sleep_ms(double ms)
@@ -702,7 +696,7 @@ int bd_redis_exec(bd_redis *r, bd_redis_cmd *cmds, size_t n, int *transient, cha
         set_err(err, errlen, "redis: out of memory for %zu commands", n);
         return -1;
     }
-    double deadline = now_ms() + (double)BD_REDIS_MAX_ROUNDS * r->timeout_ms;
+    double deadline = bd_monotonic() * 1000.0 + (double)BD_REDIS_MAX_ROUNDS * r->timeout_ms;
     size_t pending = 0;
     int rc = -1;
     for (int round = 0; round < BD_REDIS_MAX_ROUNDS; round++) {
@@ -714,7 +708,7 @@ int bd_redis_exec(bd_redis *r, bd_redis_cmd *cmds, size_t n, int *transient, cha
             break;
         }
         double wait = st.backoff ? 50.0 * (1 << round) : 0;
-        if (round + 1 == BD_REDIS_MAX_ROUNDS || now_ms() + wait >= deadline) {
+        if (round + 1 == BD_REDIS_MAX_ROUNDS || bd_monotonic() * 1000.0 + wait >= deadline) {
             st.transient = 1;
             if (!st.failed)
                 set_err(err, errlen, "redis: %zu commands still unanswered after %d rounds (too many redirects)",

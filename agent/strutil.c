@@ -141,3 +141,16 @@ int bd_valid_utf8(const char *str, size_t len)
     }
     return 1;
 }
+
+void bd_show_id(char *out, size_t outlen, const char *id, size_t len)
+{
+    size_t n = len < 64 ? len : 64;
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < outlen; i++)
+        out[o++] = (id[i] >= 0x20 && id[i] < 0x7f) ? id[i] : '?';
+    if (len > n && o + 3 < outlen) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}

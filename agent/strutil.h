@@ -8,6 +8,8 @@
 int bd_strlcpy(char *dst, const char *src, size_t size);       /* -1 (ENAMETOOLONG) if truncated */
 int bd_fmt(char *dst, size_t size, const char *fmt, ...) BD_PRINTF(3, 4); /* -1 if truncated */
 char *bd_strndup(const char *s, size_t n);                    /* NULL on ENOMEM */
+/* A short printable rendering of an ID or key for messages: 64 bytes at most ("..." when cut), '?' for the rest. */
+void bd_show_id(char *out, size_t outlen, const char *id, size_t len);
 int64_t bd_now_ms(void);                                      /* wall clock, milliseconds */
 double bd_monotonic(void);                                    /* seconds */
 void bd_format_time(char *out, size_t len, int64_t ms);       /* "YYYY-MM-DD HH:MM:SS" UTC */

@@ -174,6 +174,7 @@ fleet_checks() {
     echo "# $1: files per agent:$split"
     is $busy 3 "$1: each agent processed some files"
 }
+agents_alive() { n=0; for a in 1 2 3; do eval "_pid_alive \$PID_$1$a" && n=$((n + 1)); done; echo $n; }
 retried_claims() { cat "$T/$1"?/agent.log | grep 'retried in' | sed -n 's/.*claim \([^:]*\):.*/\1/p' | sort -u | wc -l | tr -d ' '; }
 retry_lines() { cat "$T/$1"?/agent.log | grep -c 'retried in' || true; }
 
@@ -182,9 +183,7 @@ fleet_setup plain "plain:"
 to_server "$IN/traits/"*
 WAIT=$((90 * SLOW)) wait_for all_done plain
 ok $? "plain: the three agents drained the remote inbox"
-alive=0
-for a in 1 2 3; do eval "_pid_alive \$PID_plain$a" && alive=$((alive + 1)); done
-is $alive 3 "plain: the agents stayed up"
+is "$(agents_alive plain)" 3 "plain: the agents stayed up"
 stop_agents
 fleet_checks plain
 echo "# plain: $(retry_lines plain) retry messages in the logs"
@@ -202,9 +201,7 @@ redis_wait_failover "$victim" $((30 * SLOW)); ok $? "fo: its replica took over"
 is "$(redis_masters | wc -l | tr -d ' ')" 3 "fo: three masters again"
 WAIT=$((120 * SLOW)) wait_for all_done fo
 ok $? "fo: the three agents drained the remote inbox after the failover"
-alive=0
-for a in 1 2 3; do eval "_pid_alive \$PID_fo$a" && alive=$((alive + 1)); done
-is $alive 3 "fo: the agents stayed up"
+is "$(agents_alive fo)" 3 "fo: the agents stayed up"
 stop_agents
 fleet_checks fo
 echo "# fo: $before receipts before the kill; $(retried_claims fo) files retried ($(retry_lines fo) retry messages)"
