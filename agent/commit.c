@@ -110,19 +110,15 @@ static int tail_checked(bd_agent *a)
     return a->receipts_checked && strcmp(a->receipts_checked, a->cfg->receipts) == 0;
 }
 
-static int append_receipt_once(bd_agent *a, const char *claim_id, const char *line, int fresh)
+/* 1 = the receipt must be appended, 0 = the log has it (a replay), -1 = error. */
+static int receipt_needed(bd_agent *a, const char *claim_id, int fresh)
 {
     int have = fresh && tail_checked(a) ? 0 : receipt_already_logged(a->cfg->receipts, claim_id);
     if (have >= 0 && !tail_checked(a)) {
         free(a->receipts_checked);
         a->receipts_checked = strdup(a->cfg->receipts); /* NULL: checked again next time */
     }
-    if (have < 0 || (!have && bd_receipt_append(a->cfg->receipts, line) < 0)) {
-        log_error("cannot write the receipt for claim %s to %s: %s; the file stays claimed and is retried",
-                  claim_id, a->cfg->receipts, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return have < 0 ? -1 : !have;
 }
 
 /* ---------------------------------------------------------------- journal replay */
@@ -146,20 +142,6 @@ static int do_renames(json_t *renames)
     return 0;
 }
 
-/* The renames made durable: after the receipt (a crash in between replays them, and finds the receipt logged),
- * before anything that deletes or hands off the source. */
-static int sync_renames(json_t *renames)
-{
-    if (!json_array_size(renames))
-        return 0;
-    const char *last = json_string_value(json_array_get(json_array_get(renames, 0), 1));
-    if (last && bd_fsync_parent(last) < 0) {
-        log_error("cannot fsync the outbox folder of %s: %s", last, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 static int write_sidecars(const char *dest, const char *json_line, const char *text)
 {
     char path[PATH_MAX];
@@ -170,30 +152,6 @@ static int write_sidecars(const char *dest, const char *json_line, const char *t
         bd_write_file_durable(path, text, strlen(text), 0640) < 0)
         return -1;
     return 0;
-}
-
-static int finish_source(json_t *jr)
-{
-    char claim_buf[PATH_MAX], dest_buf[PATH_MAX];
-    const char *claim = jpath_get(jr, "claim", claim_buf, sizeof claim_buf);
-    const char *dest = jpath_get(jr, "dest", dest_buf, sizeof dest_buf);
-    const char *text = json_string_value(json_object_get(jr, "text"));
-    const char *line = json_string_value(json_object_get(jr, "receipt"));
-    if (!claim || !dest || !line)
-        return -1;
-    if (access(claim, F_OK) < 0)
-        return errno == ENOENT ? 0 : -1; /* moved before a crash */
-    if (!*dest) {
-        if (unlink(claim) < 0 || bd_fsync_parent(claim) < 0)
-            return -1;
-        return 0;
-    }
-    char dir[PATH_MAX];
-    if (bd_dirname(dir, sizeof dir, dest) < 0 || bd_mkdir_p(dir, 0750) < 0)
-        return -1;
-    if (text && write_sidecars(dest, line, text) < 0)
-        return -1;
-    return bd_move_durable(claim, dest);
 }
 
 /* receipt_mail: spool the message for the mailer (a missing spool folder is made). */
@@ -251,55 +209,282 @@ static int finish_shared_entry(bd_agent *a, const char *claim_id, json_t *shared
     return 0;
 }
 
-static int mark_done(bd_agent *a, const char *claim_id, json_t *jr)
+/* ---------------------------------------------------------------- group replay */
+
+/* The journal entries of a group commit (or one recovered entry), carried out step by step for all of them,
+ * each step's fsyncs once for the group. ok[i] turns 0 when entry i failed; the others go on. */
+typedef struct group {
+    bd_agent *a;
+    size_t n;
+    const char **ids;
+    json_t **jrs;
+    int *ok;
+    int fresh; /* the entries were written just now (not a recovery) */
+} group;
+
+static int committing(const group *g, size_t i)
 {
-    char err[256];
-    json_object_set_new(jr, "state", json_string("done"));
-    char *s = json_dumps(jr, JSON_COMPACT);
-    int rc = s ? bd_ledger_journal_put(a->ledger, claim_id, s, NULL, NULL, err, sizeof err) : -1;
-    free(s);
-    if (rc < 0)
-        log_error("claim %s: %s", claim_id, s ? err : "out of memory");
+    const char *state = json_string_value(json_object_get(g->jrs[i], "state"));
+    return g->ok[i] && state && strcmp(state, "committing") == 0;
+}
+
+static int any_committing(const group *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (committing(g, i))
+            return 1;
+    return 0;
+}
+
+/* Folders to fsync once for the group; a failure fails the entries that needed the folder. */
+typedef struct dirset {
+    char **dirs;
+    size_t n;
+} dirset;
+
+static int dirset_add_parent(dirset *d, const char *path)
+{
+    char dir[PATH_MAX];
+    if (bd_dirname(dir, sizeof dir, path) < 0)
+        return -1;
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->dirs[i], dir) == 0)
+            return 0;
+    char **grown = realloc(d->dirs, (d->n + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    d->dirs = grown;
+    if (!(d->dirs[d->n] = strdup(dir)))
+        return -1;
+    d->n++;
+    return 0;
+}
+
+/* fsync every folder and free the set; -1 when one failed (logged). */
+static int dirset_sync(dirset *d, const char *what)
+{
+    int rc = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (rc == 0 && bd_fsync_dir(d->dirs[i]) < 0) {
+            log_error("cannot fsync the %s folder %s: %s", what, d->dirs[i], strerror(errno));
+            rc = -1;
+        }
+        free(d->dirs[i]);
+    }
+    free(d->dirs);
+    d->dirs = NULL;
+    d->n = 0;
     return rc;
 }
 
-/* Carry out a journal entry from its state on. fresh: called right after writing it (not a recovery). */
-static int replay(bd_agent *a, const char *claim_id, json_t *jr, int fresh)
+static void fail_all(group *g, const int *needed)
 {
-    char err[256], claim_buf[PATH_MAX];
-    const char *state = json_string_value(json_object_get(jr, "state"));
-    const char *line = json_string_value(json_object_get(jr, "receipt"));
-    if (!state || !line)
-        return -1;
-    if (strcmp(state, "committing") == 0) {
-        if (do_renames(json_object_get(jr, "renames")) < 0)
-            return -1;
-        bd_crashpoint("after-outbox-rename");
-        if (append_receipt_once(a, claim_id, line, fresh) < 0 || sync_renames(json_object_get(jr, "renames")) < 0)
-            return -1;
-        bd_crashpoint("after-receipt");
-        if (write_markers(jr) < 0) {
-            log_error("claim %s: cannot queue the remote hand-off: %s", claim_id, strerror(errno));
-            return -1;
+    for (size_t i = 0; i < g->n; i++)
+        if (needed[i])
+            g->ok[i] = 0;
+}
+
+static void publish_outputs(group *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (committing(g, i)) {
+            if (do_renames(json_object_get(g->jrs[i], "renames")) < 0)
+                g->ok[i] = 0;
+            bd_crashpoint("after-outbox-rename"); /* per file: a crash may leave the group half published */
         }
-        bd_crashpoint("after-markers");
-        if (finish_shared_entry(a, claim_id, json_object_get(jr, "shared_ledger")) < 0)
-            return -1;
-        if (mark_done(a, claim_id, jr) < 0)
-            return -1;
+}
+
+/* The receipts of the group: one append and one fdatasync. */
+static void append_receipts(group *g, int *needed)
+{
+    size_t len = 0;
+    char *buf = NULL;
+    int any = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        needed[i] = 0;
+        if (!committing(g, i))
+            continue;
+        int want = receipt_needed(g->a, g->ids[i], g->fresh);
+        const char *line = json_string_value(json_object_get(g->jrs[i], "receipt"));
+        if (want < 0 || !line) {
+            log_error("cannot read the receipts log %s for claim %s: %s; the file stays claimed and is retried",
+                      g->a->cfg->receipts, g->ids[i], strerror(errno));
+            g->ok[i] = 0;
+            continue;
+        }
+        if (!want)
+            continue; /* a replay: the log has it */
+        size_t n = strlen(line);
+        char *grown = realloc(buf, len + n + 1);
+        if (!grown) {
+            g->ok[i] = 0;
+            continue;
+        }
+        buf = grown;
+        memcpy(buf + len, line, n + 1);
+        len += n;
+        needed[i] = any = 1;
+    }
+    if (any && bd_receipt_append(g->a->cfg->receipts, buf) < 0) {
+        log_error("cannot write the receipt%s to %s: %s; %s claimed and retried", g->n == 1 ? "" : "s",
+                  g->a->cfg->receipts, strerror(errno), g->n == 1 ? "the file stays" : "the files stay");
+        fail_all(g, needed);
+    }
+    free(buf);
+}
+
+/* The renames made durable: after the receipts (a crash in between replays them, and finds the receipt
+ * logged), before anything that deletes or hands off a source. */
+static void sync_renames(group *g, int *needed)
+{
+    dirset d = {0};
+    int rc = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        json_t *renames = json_object_get(g->jrs[i], "renames");
+        const char *to = json_string_value(json_array_get(json_array_get(renames, 0), 1));
+        needed[i] = committing(g, i) && to;
+        if (needed[i] && dirset_add_parent(&d, to) < 0)
+            rc = -1;
+    }
+    if (dirset_sync(&d, "outbox") < 0 || rc < 0)
+        fail_all(g, needed);
+}
+
+static void hand_off(group *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (committing(g, i) && write_markers(g->jrs[i]) < 0) {
+            log_error("claim %s: cannot queue the remote hand-off: %s", g->ids[i], strerror(errno));
+            g->ok[i] = 0;
+        }
+    bd_crashpoint("after-markers");
+    for (size_t i = 0; i < g->n; i++)
+        if (committing(g, i) && finish_shared_entry(g->a, g->ids[i], json_object_get(g->jrs[i], "shared_ledger")) < 0)
+            g->ok[i] = 0;
+}
+
+/* Hand-offs that must not be made twice (a push marker already consumed, a mail already sent): their entries
+ * are marked done before the source is archived, so that a replay skips them. An entry without one is
+ * redone harmlessly (renames done, receipt found in the log), and saves that transaction. */
+static int has_hand_off(json_t *jr)
+{
+    json_t *done = json_object_get(jr, "done_marker");
+    return json_object_get(jr, "push_marker") || (done && !json_is_null(done)) ||
+           json_object_get(jr, "mail_spool") || json_object_get(jr, "shared_ledger");
+}
+
+/* State "done" for the group's entries with hand-offs, in one transaction. */
+static void mark_done(group *g, int *needed)
+{
+    char err[256];
+    bd_journal_put *puts = calloc(g->n, sizeof *puts);
+    char **texts = calloc(g->n, sizeof *texts);
+    size_t m = 0;
+    int rc = puts && texts ? 0 : -1;
+    for (size_t i = 0; i < g->n && rc == 0; i++) {
+        if (!(needed[i] = committing(g, i) && has_hand_off(g->jrs[i])))
+            continue;
+        json_object_set_new(g->jrs[i], "state", json_string("done"));
+        if (!(texts[m] = json_dumps(g->jrs[i], JSON_COMPACT)))
+            rc = -1;
+        else
+            puts[m] = (bd_journal_put){.claim_id = g->ids[i], .journal_json = texts[m]}, m++;
+    }
+    if (rc == 0 && m && bd_ledger_journal_put_many(g->a->ledger, puts, m, err, sizeof err) < 0)
+        rc = -1;
+    if (rc < 0) {
+        log_error("cannot mark %zu journal entr%s done: %s", m, m == 1 ? "y" : "ies", texts ? err : "out of memory");
+        fail_all(g, needed);
+    }
+    for (size_t i = 0; texts && i < m; i++)
+        free(texts[i]);
+    free(texts);
+    free(puts);
+}
+
+/* Archive, quarantine or delete one source; the folders to fsync go to d. */
+static int finish_source(json_t *jr, dirset *d)
+{
+    char claim_buf[PATH_MAX], dest_buf[PATH_MAX], dir[PATH_MAX];
+    const char *claim = jpath_get(jr, "claim", claim_buf, sizeof claim_buf);
+    const char *dest = jpath_get(jr, "dest", dest_buf, sizeof dest_buf);
+    const char *text = json_string_value(json_object_get(jr, "text"));
+    const char *line = json_string_value(json_object_get(jr, "receipt"));
+    if (!claim || !dest || !line)
+        return -1;
+    if (access(claim, F_OK) < 0)
+        return errno == ENOENT ? 0 : -1; /* moved before a crash */
+    if (!*dest)
+        return unlink(claim) < 0 ? -1 : dirset_add_parent(d, claim);
+    if (bd_dirname(dir, sizeof dir, dest) < 0 || bd_mkdir_p(dir, 0750) < 0)
+        return -1;
+    if (text && write_sidecars(dest, line, text) < 0)
+        return -1;
+    if (rename(claim, dest) == 0)
+        return dirset_add_parent(d, dest) < 0 || dirset_add_parent(d, claim) < 0 ? -1 : 0;
+    return errno == EXDEV ? bd_move_durable(claim, dest) : -1;
+}
+
+static void finish_sources(group *g, int *needed)
+{
+    char claim_buf[PATH_MAX];
+    dirset d = {0};
+    for (size_t i = 0; i < g->n; i++) {
+        needed[i] = g->ok[i];
+        if (g->ok[i] && finish_source(g->jrs[i], &d) < 0) {
+            log_error("claim %s: cannot archive %s: %s", g->ids[i],
+                      jpath_get(g->jrs[i], "claim", claim_buf, sizeof claim_buf), strerror(errno));
+            g->ok[i] = 0;
+        }
+    }
+    if (dirset_sync(&d, "claim or archive") < 0)
+        fail_all(g, needed);
+}
+
+static void forget_entries(group *g)
+{
+    char err[256];
+    for (size_t i = 0; i < g->n; i++)
+        if (g->ok[i] && bd_ledger_journal_forget(g->a->ledger, g->ids[i], err, sizeof err) < 0) {
+            log_error("claim %s: %s", g->ids[i], err);
+            g->ok[i] = 0;
+        }
+}
+
+/* Carry out the group's journal entries from their states on. */
+static void replay_group(group *g)
+{
+    int *needed = calloc(g->n, sizeof *needed);
+    if (!needed) {
+        memset(g->ok, 0, g->n * sizeof *g->ok);
+        return;
+    }
+    for (size_t i = 0; i < g->n; i++)
+        if (!json_string_value(json_object_get(g->jrs[i], "state")) ||
+            !json_string_value(json_object_get(g->jrs[i], "receipt")))
+            g->ok[i] = 0;
+    if (any_committing(g)) {
+        publish_outputs(g);
+        append_receipts(g, needed);
+        sync_renames(g, needed);
+        bd_crashpoint("after-receipt");
+        hand_off(g);
+        mark_done(g, needed);
         bd_crashpoint("before-archive");
     }
-    if (finish_source(jr) < 0) {
-        log_error("claim %s: cannot archive %s: %s", claim_id,
-                  jpath_get(jr, "claim", claim_buf, sizeof claim_buf), strerror(errno));
-        return -1;
-    }
+    finish_sources(g, needed);
     bd_crashpoint("after-archive");
-    if (bd_ledger_journal_forget(a->ledger, claim_id, err, sizeof err) < 0) {
-        log_error("claim %s: %s", claim_id, err);
-        return -1;
-    }
-    return 0;
+    forget_entries(g);
+    free(needed);
+}
+
+/* One entry (recovery, or a claim requeued with its journal entry): 0 done, -1 failed. */
+static int replay(bd_agent *a, const char *claim_id, json_t *jr, int fresh)
+{
+    int ok = 1;
+    group g = {.a = a, .n = 1, .ids = &claim_id, .jrs = &jr, .ok = &ok, .fresh = fresh};
+    replay_group(&g);
+    return ok ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- deciding the outcome */
@@ -489,26 +674,39 @@ static json_t *build_journal(bd_agent *a, bd_job *j, const char *claim_id, const
     return jr;
 }
 
-static int journal_intent(bd_agent *a, bd_job *j, const char *claim_id, json_t *jr, int record_sha)
+/* What one file of a group commit writes in the journal transaction. */
+typedef struct intent {
+    json_t *jr;
+    char *journal, *entry; /* the journal's JSON; the ledger entry (NULL: none) */
+    char key[200];
+} intent;
+
+static void intent_free(intent *in)
 {
-    char err[256], key[200];
+    json_decref(in->jr);
+    free(in->journal);
+    free(in->entry);
+    memset(in, 0, sizeof *in);
+}
+
+/* The journal entry, and the SHA-256 ledger entry when record_sha: local, or in a fleet finalized by the
+ * replay once outputs and receipt are durable. */
+static int journal_intent(bd_agent *a, bd_job *j, const char *claim_id, intent *in, int record_sha)
+{
     char *entry = record_sha ? ledger_entry(j, claim_id) : NULL;
-    int rc = -1, shared = record_sha && a->shared_ledger && entry;
-    ledger_key(j, key, sizeof key);
-    if (shared) { /* the fleet's entry is finalized by the replay once outputs and receipt are durable */
-        json_object_set_new(jr, "shared_ledger", json_pack("{s:s,s:s}", "key", key, "entry", entry));
-        record_sha = 0;
+    ledger_key(j, in->key, sizeof in->key);
+    if (record_sha && !entry)
+        return -1;
+    if (entry && a->shared_ledger) {
+        json_object_set_new(in->jr, "shared_ledger", json_pack("{s:s,s:s}", "key", in->key, "entry", entry));
+        free(entry);
+        entry = NULL;
+        if (!json_object_get(in->jr, "shared_ledger"))
+            return -1;
     }
-    char *journal = !shared || json_object_get(jr, "shared_ledger") ? json_dumps(jr, JSON_COMPACT) : NULL;
-    if (journal && (!record_sha || entry))
-        rc = bd_ledger_journal_put(a->ledger, claim_id, journal, record_sha ? key : NULL, entry, err, sizeof err);
-    else
-        snprintf(err, sizeof err, "out of memory");
-    if (rc < 0)
-        log_error("claim %s (%s): %s", claim_id, j->r.file, err);
-    free(journal);
-    free(entry);
-    return rc;
+    in->entry = entry;
+    in->journal = json_dumps(in->jr, JSON_COMPACT);
+    return in->journal ? 0 : -1;
 }
 
 static int commit_idsync(bd_job *j)
@@ -532,18 +730,50 @@ static int commit_idsync(bd_job *j)
     return 0;
 }
 
-int bd_commit_job(bd_agent *a, bd_job *j, const char *claim_id, const char *claim_path)
+/* Another file of this group with the same content, committed ahead of it: the later one is its duplicate. */
+static const bd_commit_item *same_content_ahead(const bd_commit_item *items, size_t i)
 {
-    int was_rejected = 0;
-    /* Only files that were processed ok are in the ledger: a rejected file sent
-     * again is judged again (it may pass after a config change), and every
-     * empty file is "empty", not a duplicate of the first one. */
-    int dup = j->r.sha256[0] && strcmp(j->r.status, BD_STATUS_OK) == 0
-                  ? check_duplicate(a, j, claim_id, &was_rejected)
-                  : 0;
-    if (dup < 0) {
+    const bd_job *j = items[i].job;
+    for (size_t k = 0; k < i; k++) {
+        const bd_job *o = items[k].job;
+        if (items[k].rc == 0 && strcmp(o->r.status, BD_STATUS_OK) == 0 && strcmp(o->r.partner, j->r.partner) == 0 &&
+            strcmp(o->r.sha256, j->r.sha256) == 0)
+            return &items[k];
+    }
+    return NULL;
+}
+
+static void duplicate_in_group(bd_job *j, const bd_commit_item *first)
+{
+    char when[40];
+    bd_format_iso8601(when, sizeof when, first->job->r.finished_ms);
+    j->r.status = BD_STATUS_DUPLICATE;
+    snprintf(j->r.duplicate_of, sizeof j->r.duplicate_of, "%s", first->claim_id);
+    snprintf(j->r.reason, sizeof j->r.reason, "same content (sha256) as %s, received %s and ok by agent %s",
+             first->job->r.file, when, first->job->r.agent);
+    j->r.noutbox = 0;
+}
+
+/* Decide one file of the group (duplicate or not), commit its ID-sync mappings and build its journal intent.
+ * items[i].rc: 0 ready, -1 failed (nothing written). */
+static void decide(bd_agent *a, bd_commit_item *items, size_t i, intent *in)
+{
+    bd_job *j = items[i].job;
+    const char *claim_id = items[i].claim_id;
+    int was_rejected = 0, dup = 0;
+    const bd_commit_item *first = j->r.sha256[0] && strcmp(j->r.status, BD_STATUS_OK) == 0
+                                      ? same_content_ahead(items, i)
+                                      : NULL;
+    items[i].rc = -1;
+    /* Only files that were processed ok are in the ledger: a rejected file sent again is judged again (it may
+     * pass after a config change), and every empty file is "empty", not a duplicate of the first one. */
+    if (first) {
+        duplicate_in_group(j, first);
+        dup = 1;
+    } else if (j->r.sha256[0] && strcmp(j->r.status, BD_STATUS_OK) == 0 &&
+               (dup = check_duplicate(a, j, claim_id, &was_rejected)) < 0) {
         log_error("claim %s: cannot read the ledger", claim_id);
-        return -1;
+        return;
     }
     if (a->shared_ledger && !dup && j->r.sha256[0] && strcmp(j->r.status, BD_STATUS_OK) == 0)
         bd_crashpoint("after-ledger-take"); /* the shared entry is pending, the journal does not know it yet */
@@ -555,22 +785,82 @@ int bd_commit_job(bd_agent *a, bd_job *j, const char *claim_id, const char *clai
     if (!ok && j->batch_abort)
         j->batch_abort(j);
     if (ok && commit_idsync(j) < 0)
-        return -1;
+        return;
     if (ok && j->r.c.id_mappings)
         bd_crashpoint("after-idsync-commit");
-    int quarantine = dup ? was_rejected : !ok;
-    json_t *jr = build_journal(a, j, claim_id, claim_path, quarantine);
-    if (!jr) {
+    in->jr = build_journal(a, j, claim_id, items[i].claim_path, dup ? was_rejected : !ok);
+    if (!in->jr || journal_intent(a, j, claim_id, in, ok && j->r.sha256[0]) < 0) {
         log_error("claim %s: out of memory building the journal entry", claim_id);
-        return -1;
+        return;
     }
-    int rc = journal_intent(a, j, claim_id, jr, ok && j->r.sha256[0]);
-    if (rc == 0)
-        bd_crashpoint("after-journal");
-    if (rc == 0 && replay(a, claim_id, jr, 1) < 0)
-        rc = -2;
-    json_decref(jr);
+    items[i].rc = 0;
+}
+
+/* The journal transaction of the group: every ready file's entry (and ledger entry) at once. */
+static int write_intents(bd_agent *a, bd_commit_item *items, intent *ins, size_t n)
+{
+    char err[256];
+    bd_journal_put *puts = calloc(n, sizeof *puts);
+    size_t m = 0;
+    for (size_t i = 0; puts && i < n; i++)
+        if (items[i].rc == 0)
+            puts[m++] = (bd_journal_put){.claim_id = items[i].claim_id, .journal_json = ins[i].journal,
+                                         .sha256 = ins[i].entry ? ins[i].key : NULL, .ledger_json = ins[i].entry};
+    int rc = puts ? bd_ledger_journal_put_many(a->ledger, puts, m, err, sizeof err) : -1;
+    if (rc < 0)
+        log_error("cannot write the journal of %zu file%s: %s; %s retried", m, m == 1 ? "" : "s",
+                  puts ? err : "out of memory", m == 1 ? "it is" : "they are");
+    free(puts);
     return rc;
+}
+
+void bd_commit_jobs(bd_agent *a, bd_commit_item *items, size_t n)
+{
+    intent *ins = calloc(n, sizeof *ins);
+    const char **ids = calloc(n, sizeof *ids);
+    json_t **jrs = calloc(n, sizeof *jrs);
+    int *ok = calloc(n, sizeof *ok);
+    size_t m = 0, i = 0;
+    for (; ins && ids && jrs && ok && i < n; i++) {
+        decide(a, items, i, &ins[i]);
+        if (items[i].rc < 0)
+            break; /* the partner's later files wait for this one */
+    }
+    for (size_t k = i; k < n; k++) {
+        items[k].rc = -1;
+        if (items[k].job->batch_abort)
+            items[k].job->batch_abort(items[k].job);
+    }
+    if (i > 0 && write_intents(a, items, ins, i) < 0)
+        for (size_t k = 0; k < i; k++)
+            items[k].rc = -1;
+    for (size_t k = 0; k < i; k++)
+        if (items[k].rc == 0) {
+            ids[m] = items[k].claim_id;
+            jrs[m] = ins[k].jr;
+            ok[m++] = 1;
+        }
+    if (m) {
+        bd_crashpoint("after-journal");
+        group g = {.a = a, .n = m, .ids = ids, .jrs = jrs, .ok = ok, .fresh = 1};
+        replay_group(&g);
+    }
+    for (size_t k = 0, r = 0; k < i; k++)
+        if (items[k].rc == 0 && !ok[r++])
+            items[k].rc = -2;
+    for (size_t k = 0; ins && k < n; k++)
+        intent_free(&ins[k]);
+    free(ins);
+    free(ids);
+    free(jrs);
+    free(ok);
+}
+
+int bd_commit_job(bd_agent *a, bd_job *j, const char *claim_id, const char *claim_path)
+{
+    bd_commit_item one = {.job = j, .claim_id = claim_id, .claim_path = claim_path};
+    bd_commit_jobs(a, &one, 1);
+    return one.rc;
 }
 
 static int recover_one(const char *claim_id, const char *json, void *arg)

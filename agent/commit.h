@@ -16,6 +16,16 @@
  * reprocessed); -2 when it failed after (keep the staged outputs: the
  * journal entry drives the retry through bd_commit_replay_claim). */
 int bd_commit_job(bd_agent *a, bd_job *j, const char *claim_id, const char *claim_path);
+/* Group commit: the same for a batch of one partner's files, in their order, with each step's fsyncs once
+ * for the group (one journal transaction, one receipts append, one fsync per folder). A file that fails
+ * before its journal entry stops the group there: it and the files after it get rc -1 (their partner's order
+ * holds). A file with the content of an earlier file of the group is its duplicate. */
+typedef struct bd_commit_item {
+    bd_job *job;
+    const char *claim_id, *claim_path;
+    int rc; /* out: as bd_commit_job returns */
+} bd_commit_item;
+void bd_commit_jobs(bd_agent *a, bd_commit_item *items, size_t n);
 /* Finish the journaled commit of one claim: 1 done, 0 no journal entry, -1 failed. */
 int bd_commit_replay_claim(bd_agent *a, const char *claim_id);
 /* Replay every journal entry left by a crash. */

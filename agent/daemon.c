@@ -254,6 +254,7 @@ static void requeue_claims(bd_agent *a)
         if (bd_claim_each(&a->inboxes[i], requeue_claim, a) < 0)
             log_error("partner %s: cannot list %s: %s", a->inboxes[i].partner->name, a->inboxes[i].claim_dir,
                       strerror(errno));
+    bd_dispatch_launch(a);
 }
 
 static void flush_finished(bd_agent *a)
@@ -400,6 +401,7 @@ static double poll_inboxes(bd_agent *a)
         if (w >= 0 && (next < 0 || w < next))
             next = w;
     }
+    bd_dispatch_launch(a); /* the batches this pass formed */
     return next;
 }
 
@@ -542,6 +544,7 @@ static void process_remote_queues(bd_agent *a, int all)
         if (bd_claim_each(in, requeue_claim, a) < 0)
             log_error("partner %s: cannot list %s: %s", in->partner->name, in->claim_dir, strerror(errno));
     }
+    bd_dispatch_launch(a);
 }
 
 static void drain_events(bd_agent *a, bd_watch *w)

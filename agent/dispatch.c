@@ -15,18 +15,43 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-typedef struct bd_inflight {
-    int active;
-    bd_inbox *in;
+/* Small files of one partner share a worker (a batch) and one group commit; a large file runs alone. */
+#define BD_BATCH_MAX 64
+#define BD_BATCH_FILE_MAX (1024 * 1024)
+#define BD_BATCH_BYTES_MAX (16 * 1024 * 1024)
+
+typedef struct bd_slot_file {
+    int in_hand; /* claimed and not finished: committed, given back or left claimed for a retry */
     char claim_id[BD_CLAIM_ID_MAX], claim_path[PATH_MAX], name[256];
     char done[PATH_MAX], push[PATH_MAX];
-    int claim_not_durable; /* bd_claim_sync failed: the outcome must not be committed */
     bd_job job;
+} bd_slot_file;
+
+/* One worker slot: a batch of one partner's files. Forming while the inbox poll adds files (no worker yet),
+ * running once launched; files the worker did not get to run in a new worker in the same slot. */
+typedef struct bd_inflight {
+    int active;  /* holds files */
+    int running; /* a worker has run[0..nrun) */
+    bd_inbox *in;
+    int nfiles;
+    uint64_t bytes;
+    int claims_synced;     /* bd_claim_sync ran (at the first launch) */
+    int claim_not_durable; /* it failed: no outcome may be committed */
+    bd_slot_file *files;   /* BD_BATCH_MAX, allocated on first use */
+    bd_job *run[BD_BATCH_MAX];
+    int nrun;
 } bd_inflight;
+
+static bd_slot_file *file_of(bd_job *j)
+{
+    return (bd_slot_file *)((char *)j - offsetof(bd_slot_file, job));
+}
 
 int bd_dispatch_init(bd_agent *a)
 {
@@ -37,6 +62,8 @@ int bd_dispatch_init(bd_agent *a)
 
 void bd_dispatch_free(bd_agent *a)
 {
+    for (int i = 0; i < a->npool; i++)
+        free(a->pool[i].files);
     free(a->pool);
     a->pool = NULL;
     a->npool = 0;
@@ -53,23 +80,35 @@ int bd_dispatch_active(const bd_agent *a)
 int bd_dispatch_has_claim(const bd_agent *a, const char *claim_id)
 {
     for (int i = 0; i < a->npool; i++)
-        if (a->pool[i].active && strcmp(a->pool[i].claim_id, claim_id) == 0)
-            return 1;
+        for (int k = 0; a->pool[i].active && k < a->pool[i].nfiles; k++)
+            if (a->pool[i].files[k].in_hand && strcmp(a->pool[i].files[k].claim_id, claim_id) == 0)
+                return 1;
     return 0;
+}
+
+static bd_inflight *slot_of(const bd_agent *a, const char *partner)
+{
+    for (int i = 0; i < a->npool; i++)
+        if (a->pool[i].active && strcmp(a->pool[i].in->partner->name, partner) == 0)
+            return &a->pool[i];
+    return NULL;
 }
 
 /* By name: after a reload the partner of a file in flight is the old configuration's. */
 int bd_dispatch_partner_active(const bd_agent *a, const char *partner)
 {
+    const bd_inflight *f = slot_of(a, partner);
     int n = 0;
-    for (int i = 0; i < a->npool; i++)
-        n += a->pool[i].active && strcmp(a->pool[i].in->partner->name, partner) == 0;
+    for (int k = 0; f && k < f->nfiles; k++)
+        n += f->files[k].in_hand;
     return n;
 }
 
+/* Busy: its batch is in a worker. A forming batch still takes the partner's next files. */
 int bd_dispatch_busy(const bd_agent *a, const bd_partner *p)
 {
-    return bd_dispatch_partner_active(a, p->name) > 0;
+    const bd_inflight *f = slot_of(a, p->name);
+    return f && f->running;
 }
 
 int bd_dispatch_held(const bd_agent *a, const bd_partner *p)
@@ -81,16 +120,18 @@ int bd_dispatch_held(const bd_agent *a, const bd_partner *p)
 int bd_dispatch_uses_config(const bd_agent *a, const bd_config *cfg)
 {
     for (int i = 0; i < a->npool; i++)
-        if (a->pool[i].active && a->pool[i].job.cfg == cfg)
-            return 1;
+        for (int k = 0; a->pool[i].active && k < a->pool[i].nfiles; k++)
+            if (a->pool[i].files[k].in_hand && a->pool[i].files[k].job.cfg == cfg)
+                return 1;
     return 0;
 }
 
 void bd_dispatch_retarget_plugins(bd_agent *a, const bd_config *cfg, const bd_plugins *plugins)
 {
     for (int i = 0; i < a->npool; i++)
-        if (a->pool[i].active && a->pool[i].job.cfg == cfg)
-            a->pool[i].job.plugins = plugins;
+        for (int k = 0; a->pool[i].active && k < a->pool[i].nfiles; k++)
+            if (a->pool[i].files[k].in_hand && a->pool[i].files[k].job.cfg == cfg)
+                a->pool[i].files[k].job.plugins = plugins;
 }
 
 int bd_dispatch_resize(bd_agent *a, int workers)
@@ -161,27 +202,28 @@ static void leave_for_retry(bd_agent *a, const char *partner, const char *claim_
         log_error("claim %s: %s; the file stays claimed and is retried by the next run", claim_id, what);
 }
 
-static void handle_incomplete(bd_agent *a, bd_inflight *f)
+static void handle_incomplete(bd_agent *a, bd_inflight *f, bd_slot_file *sf)
 {
     a->stats.incomplete++;
     bd_pstats_file(&a->pstats, f->in->partner->name, BD_FS_INCOMPLETE);
     log_info("partner %s: %s is not complete yet (%s); giving it back to the inbox", f->in->partner->name,
-             f->job.r.file, f->job.r.reason);
-    if (bd_claim_release(f->in, f->claim_path, f->job.r.file) < 0)
-        leave_for_retry(a, f->in->partner->name, f->job.r.id, "cannot give an incomplete file back to the inbox");
+             sf->job.r.file, sf->job.r.reason);
+    if (bd_claim_release(f->in, sf->claim_path, sf->job.r.file) < 0)
+        leave_for_retry(a, f->in->partner->name, sf->job.r.id, "cannot give an incomplete file back to the inbox");
 }
 
-static void commit_outcome(bd_agent *a, bd_inflight *f)
+/* After the group commit: what became of one file. */
+static void committed(bd_agent *a, bd_inflight *f, bd_commit_item *it)
 {
-    bd_job *j = &f->job;
-    int rc = bd_commit_job(a, j, f->claim_id, f->claim_path);
+    bd_job *j = it->job;
+    int rc = it->rc;
     bd_worker_release(j);
     int published = (rc == 0 || rc == -2) && strcmp(j->r.status, BD_STATUS_OK) == 0;
     if (!published)
         bd_job_discard_staged(j); /* the journal does not name them: nobody else will */
     bd_job_cleanup(j, rc == -2 && strcmp(j->r.status, BD_STATUS_OK) == 0);
     if (rc < 0)
-        leave_for_retry(a, f->in->partner->name, f->claim_id, "committing its outcome failed");
+        leave_for_retry(a, f->in->partner->name, it->claim_id, "committing its outcome failed");
     else {
         count_outcome(a, j);
         bd_pstats_outcome(&a->pstats, j);
@@ -189,6 +231,20 @@ static void commit_outcome(bd_agent *a, bd_inflight *f)
         if (j->partner->receipt_mail)
             bd_mailer_note_spooled(a->mailer);
     }
+}
+
+/* Commit the batch's finished files together, in their order. 1 when one of them must be retried. */
+static int commit_outcomes(bd_agent *a, bd_inflight *f, bd_commit_item *items, size_t n)
+{
+    int failed = 0;
+    if (n == 0)
+        return 0;
+    bd_commit_jobs(a, items, n);
+    for (size_t i = 0; i < n; i++) {
+        committed(a, f, &items[i]);
+        failed |= items[i].rc < 0;
+    }
+    return failed;
 }
 
 /* Workers killed from outside, per claim: a file is retried BD_KILLED_ATTEMPTS - 1 times, then fails. */
@@ -212,13 +268,13 @@ static int killed_again(const char *claim_id)
 }
 
 /* A worker killed from outside: retried, unless it was the BD_KILLED_ATTEMPTS-th time (then it fails). */
-static int given_up_after_kills(bd_agent *a, bd_inflight *f)
+static int given_up_after_kills(bd_agent *a, bd_slot_file *sf)
 {
-    bd_job *j = &f->job;
+    bd_job *j = &sf->job;
     if (j->fault != BD_FAULT_KILLED)
         return 0;
-    bd_pstats_fault(&a->pstats, f->in->partner->name, BD_FAULT_KILLED);
-    if (!killed_again(f->claim_id))
+    bd_pstats_fault(&a->pstats, j->partner->name, BD_FAULT_KILLED);
+    if (!killed_again(sf->claim_id))
         return 0;
     char why[sizeof j->r.reason];
     snprintf(why, sizeof why, "%.900s; %d times in a row: given up", j->r.reason, BD_KILLED_ATTEMPTS);
@@ -226,32 +282,86 @@ static int given_up_after_kills(bd_agent *a, bd_inflight *f)
     return 1;
 }
 
-static void finish(bd_agent *a, bd_inflight *f)
+static void close_input(bd_job *j)
 {
-    bd_job *j = &f->job;
-    bd_worker_collect(j->cfg, j);
     if (j->input_fd > 0)
         close(j->input_fd);
     j->input_fd = 0;
+}
+
+/* A file that waits, still claimed, for an earlier file of its partner to be retried (requeue_claims). */
+static void leave_claimed(bd_slot_file *sf)
+{
+    bd_job *j = &sf->job;
+    close_input(j);
+    bd_worker_release(j);
+    bd_job_discard_staged(j);
+    bd_job_cleanup(j, 0);
+    sf->in_hand = 0;
+}
+
+/* One file the worker reported. Returns 1 when it must be retried (its partner's later files then wait). */
+static int judge(bd_agent *a, bd_inflight *f, bd_slot_file *sf, bd_commit_item *items, size_t *ni)
+{
+    bd_job *j = &sf->job;
+    close_input(j);
     if (j->outcome == BD_JOB_INCOMPLETE) {
-        handle_incomplete(a, f);
+        handle_incomplete(a, f, sf);
         bd_job_cleanup(j, 0);
-    } else if (j->outcome == BD_JOB_RETRY && given_up_after_kills(a, f)) {
-        commit_outcome(a, f); /* as failed */
-    } else if (j->outcome == BD_JOB_RETRY || f->claim_not_durable) {
+        sf->in_hand = 0;
+        return 0;
+    }
+    int given_up = j->outcome == BD_JOB_RETRY && given_up_after_kills(a, sf);
+    if (!given_up && (j->outcome == BD_JOB_RETRY || f->claim_not_durable)) {
         if (strstr(j->r.reason, "match store"))
             bd_agent_note_store(a, j->r.reason);
         bd_worker_release(j);
         bd_job_discard_staged(j);
-        leave_for_retry(a, f->in->partner->name, f->claim_id,
+        leave_for_retry(a, f->in->partner->name, sf->claim_id,
                         f->claim_not_durable ? "its claim could not be made durable (fsync failed)" : j->r.reason);
         bd_job_cleanup(j, 0);
-    } else {
-        if (j->outcome == BD_JOB_OK && a->store_down && j->ms && strcmp(j->r.status, BD_STATUS_OK) == 0)
-            bd_agent_note_store(a, NULL); /* the worker used the store */
-        commit_outcome(a, f);
+        sf->in_hand = 0;
+        return 1;
     }
-    f->active = 0;
+    if (j->outcome == BD_JOB_OK && a->store_down && j->ms && strcmp(j->r.status, BD_STATUS_OK) == 0)
+        bd_agent_note_store(a, NULL); /* the worker used the store */
+    items[(*ni)++] = (bd_commit_item){.job = j, .claim_id = sf->claim_id, .claim_path = sf->claim_path};
+    sf->in_hand = 0;
+    return 0;
+}
+
+static void launch(bd_agent *a, bd_inflight *f);
+
+/* The worker is done (or past its deadline): commit what it finished, in order, and run what it did not get
+ * to in a new worker, unless a file must be retried first. */
+static void finish(bd_agent *a, bd_inflight *f)
+{
+    bd_commit_item items[BD_BATCH_MAX];
+    bd_job *rerun[BD_BATCH_MAX];
+    size_t ni = 0;
+    int nre = 0, held = 0;
+    bd_worker_collect(f->run[0]->cfg, f->run[0]);
+    f->running = 0;
+    for (int i = 0; i < f->nrun; i++) {
+        bd_job *j = f->run[i];
+        if (!j->ran)
+            rerun[nre++] = j;
+        else if (held)
+            leave_claimed(file_of(j));
+        else
+            held = judge(a, f, file_of(j), items, &ni);
+    }
+    held |= commit_outcomes(a, f, items, ni);
+    f->nrun = 0;
+    for (int i = 0; i < nre; i++)
+        if (held)
+            leave_claimed(file_of(rerun[i]));
+        else
+            f->run[f->nrun++] = rerun[i];
+    if (f->nrun)
+        launch(a, f);
+    else
+        f->active = 0;
     a->report_dirty = 1;
     if (a->retired)
         bd_agent_release_retired(a, 0);
@@ -263,8 +373,8 @@ int bd_dispatch_pollfds(const bd_agent *a, struct pollfd *fds, int max)
 {
     int n = 0;
     for (int i = 0; i < a->npool && n < max; i++)
-        if (a->pool[i].active && bd_worker_fd(&a->pool[i].job) >= 0)
-            fds[n++] = (struct pollfd){.fd = bd_worker_fd(&a->pool[i].job), .events = POLLIN};
+        if (a->pool[i].running && bd_worker_fd(a->pool[i].run[0]) >= 0)
+            fds[n++] = (struct pollfd){.fd = bd_worker_fd(a->pool[i].run[0]), .events = POLLIN};
     return n;
 }
 
@@ -274,7 +384,7 @@ double bd_dispatch_next_deadline(const bd_agent *a)
     for (int i = 0; i < a->npool; i++) {
         if (!a->pool[i].active)
             continue;
-        double w = bd_worker_deadline(&a->pool[i].job) - now;
+        double w = a->pool[i].running ? bd_worker_deadline(a->pool[i].run[0], a->cfg) - now : 0; /* forming: now */
         w = w < 0 ? 0 : w;
         if (next < 0 || w < next)
             next = w;
@@ -282,18 +392,26 @@ double bd_dispatch_next_deadline(const bd_agent *a)
     return next;
 }
 
-static int ready_now(const bd_inflight *f)
+static int ready_now(const bd_agent *a, const bd_inflight *f)
 {
-    struct pollfd p = {.fd = bd_worker_fd(&f->job), .events = POLLIN};
-    return p.fd < 0 || poll(&p, 1, 0) > 0 || bd_monotonic() >= bd_worker_deadline(&f->job);
+    struct pollfd p = {.fd = bd_worker_fd(f->run[0]), .events = POLLIN};
+    return p.fd < 0 || poll(&p, 1, 0) > 0 || bd_monotonic() >= bd_worker_deadline(f->run[0], a->cfg);
+}
+
+void bd_dispatch_launch(bd_agent *a)
+{
+    for (int i = 0; i < a->npool; i++)
+        if (a->pool[i].active && !a->pool[i].running)
+            launch(a, &a->pool[i]);
 }
 
 int bd_dispatch_reap(bd_agent *a, int block)
 {
     int finished = 0;
+    bd_dispatch_launch(a);
     for (;;) {
         for (int i = 0; i < a->npool; i++)
-            if (a->pool[i].active && ready_now(&a->pool[i])) {
+            if (a->pool[i].running && ready_now(a, &a->pool[i])) {
                 finish(a, &a->pool[i]);
                 finished++;
             }
@@ -325,21 +443,88 @@ static bd_inflight *free_slot(bd_agent *a)
     return NULL;
 }
 
-static void prepare(bd_agent *a, bd_inflight *f, int truncated_is_final)
+static void prepare(bd_agent *a, bd_inbox *in, bd_slot_file *sf, int truncated_is_final)
 {
-    bd_inbox *in = f->in;
-    memset(&f->job, 0, sizeof f->job);
-    bd_job *j = &f->job;
+    bd_job *j = &sf->job;
+    memset(j, 0, sizeof *j);
     *j = (bd_job){.cfg = a->cfg, .partner = in->partner, .plugins = &a->plugins, .ms = a->ms,
-                  .path = f->claim_path, .name = f->name, .truncated_is_final = truncated_is_final || in->remote};
-    if (in->remote && bd_remote_dir(f->done, sizeof f->done, a->cfg, in->partner, "done") == 0 &&
-        bd_fmt(f->done + strlen(f->done), sizeof f->done - strlen(f->done), "/%s", bd_basename(f->claim_path)) == 0)
-        j->done_marker = f->done;
-    if (in->partner->remote_outbox && bd_remote_dir(f->push, sizeof f->push, a->cfg, in->partner, "push") == 0 &&
-        bd_mkdir_p(f->push, 0750) == 0)
-        j->push_dir = f->push;
-    fill_receipt_identity(a, j, in, f->claim_id, f->name);
+                  .path = sf->claim_path, .name = sf->name, .truncated_is_final = truncated_is_final || in->remote};
+    if (in->remote && bd_remote_dir(sf->done, sizeof sf->done, a->cfg, in->partner, "done") == 0 &&
+        bd_fmt(sf->done + strlen(sf->done), sizeof sf->done - strlen(sf->done), "/%s", bd_basename(sf->claim_path)) == 0)
+        j->done_marker = sf->done;
+    if (in->partner->remote_outbox && bd_remote_dir(sf->push, sizeof sf->push, a->cfg, in->partner, "push") == 0 &&
+        bd_mkdir_p(sf->push, 0750) == 0)
+        j->push_dir = sf->push;
+    fill_receipt_identity(a, j, in, sf->claim_id, sf->name);
     j->r.started_ms = bd_now_ms();
+}
+
+/* Start the slot's run list in a worker (files read from their start: a worker that died may have read some). */
+static void launch(bd_agent *a, bd_inflight *f)
+{
+    for (int i = 0; i < f->nrun; i++)
+        if (f->run[i]->input_fd > 0 && lseek(f->run[i]->input_fd, 0, SEEK_SET) < 0)
+            log_warn("cannot rewind %s: %s", f->run[i]->path, strerror(errno));
+    a->report_dirty = 1;
+    f->running = 1;
+    if (bd_worker_start_batch(a->cfg, f->run, f->nrun) < 0) {
+        finish(a, f); /* could not fork: the first file says why (retry), the others wait */
+        return;
+    }
+    log_debug("partner %s: a worker for %d file%s", f->in->partner->name, f->nrun, f->nrun == 1 ? "" : "s");
+    if (!f->claims_synced && !f->in->remote && bd_claim_sync(f->in) < 0) { /* while the worker parses */
+        log_error("partner %s: cannot fsync the claims of %d file%s (%s): %s", f->in->partner->name, f->nrun,
+                  f->nrun == 1 ? "" : "s", f->in->claim_dir, strerror(errno));
+        f->claim_not_durable = 1;
+    }
+    f->claims_synced = 1;
+}
+
+static bd_inflight *new_slot(bd_agent *a, bd_inbox *in)
+{
+    bd_inflight *f = free_slot(a);
+    if (!f->files && !(f->files = calloc(BD_BATCH_MAX, sizeof *f->files)))
+        return NULL;
+    f->active = 1;
+    f->running = 0;
+    f->in = in;
+    f->nfiles = f->nrun = 0;
+    f->bytes = 0;
+    f->claim_not_durable = f->claims_synced = 0;
+    return f;
+}
+
+static uint64_t claimed_size(const char *claim_path)
+{
+    struct stat st;
+    return stat(claim_path, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
+}
+
+/* Does this file join the partner's forming batch? */
+static int fits(const bd_inflight *f, uint64_t bytes)
+{
+    return f->nfiles < BD_BATCH_MAX && bytes <= BD_BATCH_FILE_MAX && f->bytes + bytes <= BD_BATCH_BYTES_MAX;
+}
+
+/* The partner's batch to add to: its forming one, or a new one once its previous batch is done and a worker
+ * slot is free (committing what finishes meanwhile). NULL: the partner is held (or out of memory). */
+static bd_inflight *batch_for(bd_agent *a, bd_inbox *in, uint64_t bytes)
+{
+    bd_inflight *f = slot_of(a, in->partner->name);
+    if (f && !f->running && fits(f, bytes))
+        return f;
+    if (f && !f->running)
+        launch(a, f);
+    while (slot_of(a, in->partner->name) || !free_slot(a))
+        bd_dispatch_reap(a, 1);
+    if (bd_dispatch_held(a, in->partner)) {
+        a->next_claim_retry = a->next_claim_retry > 0 ? a->next_claim_retry : bd_monotonic() + a->cfg->retry_interval;
+        return NULL; /* the partner's previous file failed meanwhile: this one stays claimed and follows it */
+    }
+    f = new_slot(a, in);
+    if (!f)
+        log_error("partner %s: out of memory for a worker batch; the file stays claimed", in->partner->name);
+    return f;
 }
 
 void bd_dispatch_start(bd_agent *a, bd_inbox *in, const char *claim_id, const char *claim_path, const char *name,
@@ -352,31 +537,22 @@ void bd_dispatch_start(bd_agent *a, bd_inbox *in, const char *claim_id, const ch
             leave_for_retry(a, in->partner->name, claim_id, "finishing its journaled commit failed");
         return;
     }
-    while (bd_dispatch_busy(a, in->partner) || !free_slot(a))
-        bd_dispatch_reap(a, 1);
-    if (bd_dispatch_held(a, in->partner)) {
-        a->next_claim_retry = a->next_claim_retry > 0 ? a->next_claim_retry : bd_monotonic() + a->cfg->retry_interval;
-        return; /* the partner's previous file failed meanwhile: this one stays claimed and follows it */
-    }
-    bd_inflight *f = free_slot(a);
-    f->in = in;
-    snprintf(f->claim_id, sizeof f->claim_id, "%s", claim_id);
-    snprintf(f->claim_path, sizeof f->claim_path, "%s", claim_path);
-    snprintf(f->name, sizeof f->name, "%s", name);
-    prepare(a, f, truncated_is_final);
-    f->active = 1;
-    f->job.input_fd = bd_open_regular(f->claim_path); /* <0: the worker reports the error */
-    if (f->job.input_fd < 0)
-        f->job.input_fd = 0;
-    a->report_dirty = 1;
-    f->claim_not_durable = 0;
-    if (bd_worker_start(a->cfg, &f->job) < 0) {
-        finish(a, f); /* could not fork: the job says why (retry) */
+    uint64_t bytes = claimed_size(claim_path);
+    bd_inflight *f = batch_for(a, in, bytes);
+    if (!f)
         return;
-    }
-    if (!in->remote && bd_claim_sync(in) < 0) { /* while the worker parses */
-        log_error("partner %s: cannot fsync the claim of %s (%s): %s", in->partner->name, name, in->claim_dir,
-                  strerror(errno));
-        f->claim_not_durable = 1;
-    }
+    bd_slot_file *sf = &f->files[f->nfiles++];
+    sf->in_hand = 1;
+    snprintf(sf->claim_id, sizeof sf->claim_id, "%s", claim_id);
+    snprintf(sf->claim_path, sizeof sf->claim_path, "%s", claim_path);
+    snprintf(sf->name, sizeof sf->name, "%s", name);
+    prepare(a, in, sf, truncated_is_final);
+    sf->job.input_fd = bd_open_regular(sf->claim_path); /* <0: the worker reports the error */
+    if (sf->job.input_fd < 0)
+        sf->job.input_fd = 0;
+    f->run[f->nrun++] = &sf->job;
+    f->bytes += bytes == UINT64_MAX ? BD_BATCH_BYTES_MAX : bytes;
+    a->report_dirty = 1;
+    if (!fits(f, 0) || bytes > BD_BATCH_FILE_MAX)
+        launch(a, f); /* full, or a large file: it runs alone */
 }

@@ -1,4 +1,4 @@
-/* dispatch.h: the worker pool: up to `workers` files at once, one at a time per partner, committed by the supervisor. */
+/* dispatch.h: the worker pool: up to `workers` batches at once, one batch at a time per partner, committed by the supervisor. */
 #ifndef BD_DISPATCH_H
 #define BD_DISPATCH_H
 #include <poll.h>
@@ -24,10 +24,14 @@ struct bd_plugins;
 void bd_dispatch_retarget_plugins(struct bd_agent *a, const struct bd_config *cfg, const struct bd_plugins *plugins);
 /* Grow the pool to `workers` slots (a reload raised the setting). */
 int bd_dispatch_resize(struct bd_agent *a, int workers);
-/* Start a claimed file in a worker; waits for a free worker (and for the
- * partner's previous file) first, committing what finishes meanwhile. */
+/* Take a claimed file into its partner's batch: small files (up to 1 MiB, 64 files and 16 MiB a batch)
+ * share one worker and one group commit; a larger file runs alone. Waits for a free worker (and for the
+ * partner's previous batch) first, committing what finishes meanwhile. A batch starts when it is full,
+ * at bd_dispatch_launch, or at the next reap. */
 void bd_dispatch_start(struct bd_agent *a, struct bd_inbox *in, const char *claim_id, const char *claim_path,
                        const char *name, int truncated_is_final);
+/* Start every batch still forming (the inbox pass that claimed its files is over). */
+void bd_dispatch_launch(struct bd_agent *a);
 /* Finish (collect, commit) every worker that is done or past its deadline; block
  * until one is when `block` is set. Returns the number finished. */
 int bd_dispatch_reap(struct bd_agent *a, int block);

@@ -179,21 +179,6 @@ static int write_file(const char *path, const void *data, size_t len, mode_t mod
     return durable ? bd_fsync_parent(path) : 0;
 }
 
-int bd_write_file_synced(const char *path, const void *data, size_t len, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return -1;
-    if (bd_write_all(fd, data, len) < 0 || fsync(fd) < 0 || close(fd) < 0) {
-        int saved = errno;
-        close(fd); /* EBADF after a failed close: harmless */
-        unlink(path);
-        errno = saved;
-        return -1;
-    }
-    return 0;
-}
-
 int bd_write_file_durable(const char *path, const void *data, size_t len, mode_t mode)
 {
     return write_file(path, data, len, mode, 1);

@@ -15,10 +15,7 @@ int bd_rename_noreplace(const char *from, const char *to);
 int bd_rename_durable(const char *from, const char *to, int noreplace);
 /* write a whole file: temp name, fsync, rename, fsync folder */
 int bd_write_file_durable(const char *path, const void *data, size_t len, mode_t mode);
-/* Create (or truncate) path, a temp name, with data, fsynced; no rename, no folder fsync: for staged
- * files whose later rename (and that folder's fsync) publishes them. Removed again on error. */
-int bd_write_file_synced(const char *path, const void *data, size_t len, mode_t mode);
-/* the same without the fsyncs: readers never see a partial file, a crash may lose it (status, metrics) */
+/* bd_write_file_durable without the fsyncs: readers never see a partial file, a crash may lose it (status, metrics) */
 int bd_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Open a regular file for reading without following a symlink or blocking on a FIFO (O_NOFOLLOW,
  * O_NONBLOCK, then an fstat check; the descriptor is made blocking again). -1 with errno; EFTYPE-like

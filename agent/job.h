@@ -49,6 +49,7 @@ typedef struct bd_job {
     /* results */
     bd_job_outcome outcome;
     bd_worker_fault fault;
+    int ran; /* the worker reported this file's outcome (a batch stops early: see bd_worker_start_batch) */
     bd_receipt r;
     bd_file_info info;
     int has_outbox;

@@ -145,8 +145,7 @@ static int end_write(bd_ledger *l, MDB_txn *txn, int rc, char *err, size_t errle
     return rc ? -1 : 0;
 }
 
-int bd_ledger_journal_put(bd_ledger *l, const char *claim_id, const char *journal_json, const char *sha256,
-                          const char *ledger_json, char *err, size_t errlen)
+int bd_ledger_journal_put_many(bd_ledger *l, const bd_journal_put *puts, size_t n, char *err, size_t errlen)
 {
     MDB_txn *txn = NULL;
     int rc = begin_write(l, &txn);
@@ -154,9 +153,19 @@ int bd_ledger_journal_put(bd_ledger *l, const char *claim_id, const char *journa
         snprintf(err, errlen, "ledger write failed: %s", mdb_strerror(rc));
         return -1;
     }
-    if (!(rc = put(txn, l->journal, claim_id, journal_json)) && sha256)
-        rc = put(txn, l->files, sha256, ledger_json);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = put(txn, l->journal, puts[i].claim_id, puts[i].journal_json);
+        if (rc == 0 && puts[i].sha256)
+            rc = put(txn, l->files, puts[i].sha256, puts[i].ledger_json);
+    }
     return end_write(l, txn, rc, err, errlen);
+}
+
+int bd_ledger_journal_put(bd_ledger *l, const char *claim_id, const char *journal_json, const char *sha256,
+                          const char *ledger_json, char *err, size_t errlen)
+{
+    bd_journal_put one = {claim_id, journal_json, sha256, ledger_json};
+    return bd_ledger_journal_put_many(l, &one, 1, err, errlen);
 }
 
 int bd_ledger_journal_delete(bd_ledger *l, const char *claim_id, char *err, size_t errlen)

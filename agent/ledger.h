@@ -16,6 +16,11 @@ int bd_ledger_lookup(bd_ledger *l, const char *sha256, char **entry);
  * not NULL, ledger[sha256] = ledger_json. */
 int bd_ledger_journal_put(bd_ledger *l, const char *claim_id, const char *journal_json, const char *sha256,
                           const char *ledger_json, char *err, size_t errlen);
+/* The same for several claims in one transaction (a group commit): all or none. */
+typedef struct bd_journal_put {
+    const char *claim_id, *journal_json, *sha256, *ledger_json; /* sha256 NULL: no ledger entry */
+} bd_journal_put;
+int bd_ledger_journal_put_many(bd_ledger *l, const bd_journal_put *puts, size_t n, char *err, size_t errlen);
 int bd_ledger_journal_get(bd_ledger *l, const char *claim_id, char **journal_json); /* 1/0/-1 */
 int bd_ledger_journal_delete(bd_ledger *l, const char *claim_id, char *err, size_t errlen);
 /* Group commit of finished entries: the delete is queued and rides in the next write transaction (or the next

@@ -3,6 +3,7 @@
 #include "outbox.h"
 #include "fsutil.h"
 #include "strutil.h"
+#include "syncset.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -187,11 +188,17 @@ int bd_outbox_write_record(bd_outbox_writer *w, const char *ourid, const bd_segs
     return 0;
 }
 
+/* The names hold the time in ms. Files of one batch are staged before any is published, so a worker never
+ * hands out the same ms twice; a published name is seen by access(). */
+static int64_t last_final_ms;
+
 static int choose_final_names(bd_outbox_writer *w, const char *partner, int64_t dpid, int full,
                               bd_outbox_result *res)
 {
     const char *ext = w->zc ? ".zst" : "";
-    for (int64_t ms = bd_now_ms();; ms++) {
+    int64_t now = bd_now_ms();
+    for (int64_t ms = now > last_final_ms ? now : last_final_ms + 1;; ms++) {
+        last_final_ms = ms;
         char root[PATH_MAX], dpid_part[32] = "";
         if (dpid >= 0) /* generic formats may carry the DPID per record only */
             snprintf(dpid_part, sizeof dpid_part, "_%lld", (long long)dpid);
@@ -220,16 +227,18 @@ static char *info_json(const bd_outbox_result *res)
     return s;
 }
 
+/* The data is written out now and fsynced with the worker's other staged files (syncset) before the worker
+ * reports any of them. */
 static int sync_data(bd_outbox_writer *w, char *err, size_t errlen)
 {
-    if (flush_buf(w, 1) < 0 || fsync(w->fd) < 0) {
+    if (flush_buf(w, 1) < 0) {
         snprintf(err, errlen, "cannot write %s: %s", w->tmp_data, strerror(errno));
         return -1;
     }
     int fd = w->fd;
     w->fd = -1;
-    if (close(fd) < 0) {
-        snprintf(err, errlen, "cannot close %s: %s", w->tmp_data, strerror(errno));
+    if (bd_syncset_add(fd) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", w->tmp_data, strerror(errno));
         return -1;
     }
     return 0;
@@ -261,7 +270,7 @@ int bd_outbox_finish(bd_outbox_writer *w, int64_t dpid, int full, bd_outbox_resu
         return -1;
     }
     char *info = info_json(res);
-    if (!info || bd_write_file_synced(w->tmp_info, info, strlen(info), 0640) < 0) {
+    if (!info || bd_syncset_write_file(w->tmp_info, info, strlen(info), 0640) < 0) {
         snprintf(err, errlen, "cannot write %s: %s", w->tmp_info, info ? strerror(errno) : "out of memory");
         free(info);
         return -1;

@@ -1,4 +1,4 @@
-/* worker.c: fork a worker per file, confine it, collect its results, and name what killed it. */
+/* worker.c: fork a worker for a batch of files, confine it, collect its results, and name what killed it. */
 #include "config.h"
 #include "worker.h"
 #include "crashpoint.h"
@@ -6,9 +6,11 @@
 #include "log.h"
 #include "matchstore_open.h"
 #include "strutil.h"
+#include "syncset.h"
 #include "worker_sandbox.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@ typedef struct shared_state {
     volatile uint64_t line;
     volatile int32_t forbidden_syscall;
     volatile int32_t out_of_memory;
+    volatile int32_t current; /* the batch's file being parsed (its index) */
 } shared_state;
 
 /* What a worker sends back: the job's results, flat. */
@@ -39,11 +42,18 @@ typedef struct result_msg {
     bd_receipt r;
 } result_msg;
 
+/* A worker runs the files of a batch in order and reports them in one chunk: a count, then a result_msg each.
+ * The chunk ends early after a file that holds an ID-sync transaction (the worker waits for the supervisor's
+ * word, then exits: the rest of the batch runs in a new worker, against the committed mappings) or that must
+ * be retried (its partner's later files wait for it). */
 typedef struct worker_handle {
     pid_t pid;
     int cmd_fd, res_fd;
     shared_state *sh;
-    double deadline; /* monotonic: plugin_timeout from the start */
+    double deadline;      /* monotonic: plugin_timeout from the start of the current file */
+    int32_t seen_current; /* sh->current when the deadline was set */
+    bd_job **jobs;        /* the batch, in order */
+    int njobs;
 } worker_handle;
 
 /* ---------------------------------------------------------------- the worker side */
@@ -81,8 +91,55 @@ static bd_matchstore *open_own_store(const bd_config *cfg)
     return ms;
 }
 
-static __attribute__((noreturn)) void worker_main(const bd_config *cfg, bd_job *j, shared_state *sh, int res_fd,
-                                                  int cmd_fd, pid_t supervisor)
+static void fill_result(result_msg *m, const bd_job *j)
+{
+    m->outcome = j->outcome;
+    m->has_outbox = j->has_outbox;
+    m->holds_batch = j->batch != NULL && j->outcome == BD_JOB_OK;
+    m->info = j->info;
+    m->out = j->out;
+    m->r = j->r;
+}
+
+/* Run the batch's files in order until one ends the chunk; returns how many ran. */
+static int run_jobs(bd_job **jobs, int n, shared_state *sh, result_msg *msgs)
+{
+    int i = 0;
+    while (i < n) {
+        bd_job *j = jobs[i];
+        sh->current = i;
+        sh->line = 0;
+        j->progress = &sh->line;
+        bd_job_run(j);
+        if (j->out_of_memory)
+            sh->out_of_memory = 1;
+        fill_result(&msgs[i], j);
+        i++;
+        if (msgs[i - 1].holds_batch || j->outcome == BD_JOB_RETRY)
+            break;
+        bd_job_cleanup(j, j->outcome == BD_JOB_OK);
+    }
+    return i;
+}
+
+/* The staged outputs of the chunk, fsynced in one sweep before any is reported; a failure retries them all. */
+static void sync_staged(bd_job **jobs, int ran, result_msg *msgs)
+{
+    if (bd_syncset_flush() == 0)
+        return;
+    char why[512];
+    snprintf(why, sizeof why, "cannot fsync the staged outbox files: %s", strerror(errno));
+    log_error("worker: %s", why);
+    for (int i = 0; i < ran; i++)
+        if (msgs[i].outcome == BD_JOB_OK && msgs[i].has_outbox) {
+            bd_job_fail(jobs[i], BD_JOB_RETRY, why);
+            fill_result(&msgs[i], jobs[i]);
+            msgs[i].holds_batch = 0;
+        }
+}
+
+static __attribute__((noreturn)) void worker_main(const bd_config *cfg, bd_job **jobs, int n, shared_state *sh,
+                                                  int res_fd, int cmd_fd, pid_t supervisor)
 {
     char err[512];
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != supervisor)
@@ -91,30 +148,31 @@ static __attribute__((noreturn)) void worker_main(const bd_config *cfg, bd_job *
         log_error("worker: %s", err);
         _exit(EXIT_SETUP);
     }
-    if (j->ms && !(j->ms = open_own_store(cfg))) /* never the supervisor's LMDB handle after fork */
+    bd_matchstore *ms = jobs[0]->ms ? open_own_store(cfg) : NULL; /* never the supervisor's LMDB handle */
+    if (jobs[0]->ms && !ms)
         _exit(EXIT_SETUP);
-    j->progress = &sh->line;
+    for (int i = 0; i < n; i++)
+        jobs[i]->ms = ms;
+    result_msg *msgs = calloc((size_t)n, sizeof *msgs);
+    if (!msgs)
+        _exit(EXIT_SETUP);
+    if (n > 1) { /* the files' buffers come from the heap and stay there for the next file: no page faults again */
+        mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    }
     if (bd_sandbox_seccomp(&sh->forbidden_syscall, err, sizeof err) < 0) {
         log_error("worker: %s", err);
         _exit(EXIT_SETUP);
     }
-    bd_job_run(j);
-    if (j->out_of_memory)
-        sh->out_of_memory = 1;
-    result_msg *m = calloc(1, sizeof *m);
-    if (!m)
-        _exit(EXIT_SETUP);
-    m->outcome = j->outcome;
-    m->has_outbox = j->has_outbox;
-    m->holds_batch = j->batch != NULL && j->outcome == BD_JOB_OK;
-    m->info = j->info;
-    m->out = j->out;
-    m->r = j->r;
-    int sent = bd_write_all(res_fd, m, sizeof *m) == 0;
-    if (sent && m->holds_batch)
-        finish_batch(j, cmd_fd, res_fd);
-    bd_job_cleanup(j, sent && j->outcome == BD_JOB_OK);
-    free(m);
+    int32_t ran = run_jobs(jobs, n, sh, msgs);
+    sync_staged(jobs, ran, msgs);
+    bd_job *last = jobs[ran - 1];
+    int sent = bd_write_all(res_fd, &ran, sizeof ran) == 0 &&
+               bd_write_all(res_fd, msgs, (size_t)ran * sizeof *msgs) == 0;
+    if (sent && msgs[ran - 1].holds_batch)
+        finish_batch(last, cmd_fd, res_fd);
+    bd_job_cleanup(last, sent && msgs[ran - 1].outcome == BD_JOB_OK);
+    free(msgs);
     _exit(0);
 }
 
@@ -128,21 +186,32 @@ static const char *plugin_name(const bd_job *j)
     return lp ? lp->desc->name : "?";
 }
 
-/* Wait for the whole result or the worker's end, at most until the deadline. 1 = got it, 0 = no, -1 = timeout. */
-static int wait_result(int fd, result_msg *m, double deadline)
+/* plugin_timeout counts from the start of the file the worker is on. */
+static double current_deadline(worker_handle *w, const bd_config *cfg)
+{
+    int32_t cur = w->sh->current;
+    if (cur != w->seen_current) {
+        w->seen_current = cur;
+        w->deadline = bd_monotonic() + cfg->plugin_timeout;
+    }
+    return w->deadline;
+}
+
+/* Read len bytes or see the worker's end, at most until the deadline. 1 = got them, 0 = no, -1 = timeout. */
+static int wait_bytes(worker_handle *w, const bd_config *cfg, void *buf, size_t len)
 {
     size_t got = 0;
-    while (got < sizeof *m) {
-        double left = deadline - bd_monotonic();
+    while (got < len) {
+        double left = current_deadline(w, cfg) - bd_monotonic();
         if (left <= 0)
             return -1;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
+        struct pollfd p = {.fd = w->res_fd, .events = POLLIN};
         int rc = poll(&p, 1, (int)(left * 1000) + 1);
         if (rc < 0 && errno == EINTR)
             continue;
         if (rc <= 0)
             continue;
-        ssize_t n = read(fd, (char *)m + got, sizeof *m - got);
+        ssize_t n = read(w->res_fd, (char *)buf + got, len - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -184,7 +253,7 @@ static void describe_death(const bd_config *cfg, const bd_job *j, const shared_s
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1, line);
 }
 
-static void adopt_result(bd_job *j, const result_msg *m, const shared_state *sh, const bd_config *cfg)
+static void adopt_result(bd_job *j, const result_msg *m, const shared_state *sh, const bd_config *cfg, int last)
 {
     char keep_id[sizeof j->r.id];
     snprintf(keep_id, sizeof keep_id, "%s", j->r.id);
@@ -196,7 +265,7 @@ static void adopt_result(bd_job *j, const result_msg *m, const shared_state *sh,
     snprintf(j->r.id, sizeof j->r.id, "%s", keep_id);
     j->r.status = j->outcome == BD_JOB_OK ? BD_STATUS_OK : j->outcome == BD_JOB_REJECTED ? BD_STATUS_REJECTED
                                                                                            : BD_STATUS_FAILED;
-    if (j->outcome == BD_JOB_RETRY && sh->out_of_memory) {
+    if (j->outcome == BD_JOB_RETRY && sh->out_of_memory && last) {
         char why[512];
         snprintf(why, sizeof why, "plugin %s ran out of memory (plugin_memory_limit %llu bytes) at line %llu",
                  plugin_name(j), (unsigned long long)cfg->plugin_memory_limit, (unsigned long long)sh->line);
@@ -225,6 +294,8 @@ static void worker_abort(bd_job *j)
     }
 }
 
+static void free_handle(worker_handle *w);
+
 void bd_worker_release(bd_job *j)
 {
     worker_handle *w = j->worker;
@@ -232,11 +303,11 @@ void bd_worker_release(bd_job *j)
         return;
     if (w->cmd_fd >= 0)
         close(w->cmd_fd);
-    close(w->res_fd);
+    w->cmd_fd = -1;
     int status;
     while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
         ;
-    free(w);
+    free_handle(w);
     j->worker = NULL;
     j->batch_commit = NULL;
     j->batch_abort = NULL;
@@ -252,56 +323,107 @@ static void fail_job(const bd_config *cfg, bd_job *j, const char *why, pid_t wor
     log_error("partner %s: %s: %s", j->partner->name, j->name, why);
 }
 
-static void collect(const bd_config *cfg, bd_job *j, worker_handle *w, shared_state *sh)
+static void free_handle(worker_handle *w)
 {
-    result_msg *m = calloc(1, sizeof *m);
-    int got = m ? wait_result(w->res_fd, m, w->deadline) : 0;
-    if (got > 0) {
-        adopt_result(j, m, sh, cfg);
-        if (m->holds_batch) {
-            j->worker = w; /* the transaction waits: commit.c finishes it, bd_worker_release reaps */
-            j->batch_commit = worker_commit;
-            j->batch_abort = worker_abort;
-            free(m);
-            return;
-        }
-    }
-    if (got < 0)
+    if (w->cmd_fd >= 0)
+        close(w->cmd_fd);
+    close(w->res_fd);
+    munmap(w->sh, sizeof *w->sh);
+    free(w->jobs);
+    free(w);
+}
+
+/* The worker died or hung before reporting: the file it was on failed; the others did not run. */
+static void judge_death(const bd_config *cfg, worker_handle *w, int timed_out)
+{
+    int32_t cur = w->sh->current;
+    bd_job *j = w->jobs[cur >= 0 && cur < w->njobs ? cur : 0];
+    if (timed_out)
         kill(w->pid, SIGKILL);
     int status = 0;
     while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (got <= 0) {
-        char why[512];
-        describe_death(cfg, j, sh, status, got < 0, why, sizeof why);
-        fail_job(cfg, j, why, w->pid);
-        j->fault = got < 0 ? BD_FAULT_TIMEOUT : BD_FAULT_CRASH;
-        if (got == 0 && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP) {
-            j->outcome = BD_JOB_RETRY; /* our setup, not the file: keep it claimed and retry */
-            j->fault = BD_FAULT_NONE;
-        } else if (got == 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
-            /* not our timeout: the OOM killer or an admin. Say so; dispatch retries it a few times. */
-            snprintf(why, sizeof why, "the worker (plugin %s) was killed by SIGKILL from outside the agent at line %llu "
-                     "(the kernel's OOM killer, or an admin)", plugin_name(j), (unsigned long long)sh->line);
-            bd_job_fail(j, BD_JOB_RETRY, why);
-            j->fault = BD_FAULT_KILLED;
-        }
+    for (int i = 0; i < w->njobs; i++)
+        remove_staged(cfg, w->jobs[i], w->pid);
+    char why[512];
+    describe_death(cfg, j, w->sh, status, timed_out, why, sizeof why);
+    fail_job(cfg, j, why, w->pid);
+    j->ran = 1;
+    j->fault = timed_out ? BD_FAULT_TIMEOUT : BD_FAULT_CRASH;
+    if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP) {
+        j->outcome = BD_JOB_RETRY; /* our setup, not the file: keep it claimed and retry */
+        j->fault = BD_FAULT_NONE;
+    } else if (!timed_out && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+        /* not our timeout: the OOM killer or an admin. Say so; dispatch retries it a few times. */
+        snprintf(why, sizeof why, "the worker (plugin %s) was killed by SIGKILL from outside the agent at line %llu "
+                 "(the kernel's OOM killer, or an admin)", plugin_name(j), (unsigned long long)w->sh->line);
+        bd_job_fail(j, BD_JOB_RETRY, why);
+        j->fault = BD_FAULT_KILLED;
     }
-    if (w->cmd_fd >= 0)
-        close(w->cmd_fd);
-    close(w->res_fd);
-    free(w);
-    free(m);
 }
 
-int bd_worker_start(const bd_config *cfg, bd_job *j)
+/* Adopt the chunk's results; 1 when the last one holds an ID-sync transaction (the worker waits). */
+static int adopt_chunk(const bd_config *cfg, worker_handle *w, int32_t ran)
+{
+    result_msg *m = calloc(1, sizeof *m);
+    int holds = 0;
+    for (int32_t i = 0; i < ran; i++) {
+        if (!m || wait_bytes(w, cfg, m, sizeof *m) <= 0) {
+            free(m);
+            return -1;
+        }
+        adopt_result(w->jobs[i], m, w->sh, cfg, i == ran - 1);
+        w->jobs[i]->ran = 1;
+        holds = m->holds_batch;
+    }
+    free(m);
+    return holds;
+}
+
+static void collect(const bd_config *cfg, worker_handle *w)
+{
+    int32_t ran = 0;
+    int got = wait_bytes(w, cfg, &ran, sizeof ran);
+    if (got > 0 && (ran < 1 || ran > w->njobs))
+        got = 0;
+    int holds = got > 0 ? adopt_chunk(cfg, w, ran) : -1;
+    if (holds > 0) {
+        bd_job *j = w->jobs[ran - 1];
+        j->worker = w; /* the transaction waits: commit.c finishes it, bd_worker_release reaps */
+        j->batch_commit = worker_commit;
+        j->batch_abort = worker_abort;
+        return;
+    }
+    if (holds < 0) {
+        for (int i = 0; i < w->njobs; i++)
+            w->jobs[i]->ran = 0; /* a torn chunk: judged as a death */
+        judge_death(cfg, w, got < 0);
+    } else {
+        int status;
+        while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    }
+    free_handle(w);
+}
+
+static void fail_start(bd_job **jobs, int n, const char *why)
+{
+    bd_job_fail(jobs[0], BD_JOB_RETRY, why);
+    jobs[0]->ran = 1;
+    for (int i = 1; i < n; i++)
+        jobs[i]->ran = 0;
+}
+
+int bd_worker_start_batch(const bd_config *cfg, bd_job **jobs, int n)
 {
     int res[2], cmd[2];
     shared_state *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     worker_handle *w = calloc(1, sizeof *w);
-    if (sh == MAP_FAILED || !w || pipe2(res, O_CLOEXEC) < 0) {
-        bd_job_fail(j, BD_JOB_RETRY, "cannot set up a worker process (out of memory or file descriptors)");
+    bd_job **copy = calloc((size_t)n, sizeof *copy);
+    if (sh == MAP_FAILED || !w || !copy || pipe2(res, O_CLOEXEC) < 0) {
+        fail_start(jobs, n, "cannot set up a worker process (out of memory or file descriptors)");
         free(w);
+        free(copy);
         if (sh != MAP_FAILED)
             munmap(sh, sizeof *sh);
         return -1;
@@ -310,17 +432,19 @@ int bd_worker_start(const bd_config *cfg, bd_job *j)
         close(res[0]);
         close(res[1]);
         free(w);
+        free(copy);
         munmap(sh, sizeof *sh);
-        bd_job_fail(j, BD_JOB_RETRY, "cannot set up a worker process (out of file descriptors)");
+        fail_start(jobs, n, "cannot set up a worker process (out of file descriptors)");
         return -1;
     }
+    memcpy(copy, jobs, (size_t)n * sizeof *copy);
     fflush(stderr);
     pid_t supervisor = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         close(res[0]);
         close(cmd[1]);
-        worker_main(cfg, j, sh, res[1], cmd[0], supervisor);
+        worker_main(cfg, jobs, n, sh, res[1], cmd[0], supervisor);
     }
     close(res[1]);
     close(cmd[0]);
@@ -328,14 +452,22 @@ int bd_worker_start(const bd_config *cfg, bd_job *j)
         close(res[0]);
         close(cmd[1]);
         free(w);
+        free(copy);
         munmap(sh, sizeof *sh);
-        bd_job_fail(j, BD_JOB_RETRY, "cannot fork a worker process");
+        fail_start(jobs, n, "cannot fork a worker process");
         return -1;
     }
-    *w = (worker_handle){.pid = pid, .cmd_fd = cmd[1], .res_fd = res[0], .sh = sh,
+    *w = (worker_handle){.pid = pid, .cmd_fd = cmd[1], .res_fd = res[0], .sh = sh, .jobs = copy, .njobs = n,
                          .deadline = bd_monotonic() + cfg->plugin_timeout};
-    j->pending = w;
+    for (int i = 0; i < n; i++)
+        jobs[i]->ran = 0;
+    jobs[0]->pending = w;
     return 0;
+}
+
+int bd_worker_start(const bd_config *cfg, bd_job *j)
+{
+    return bd_worker_start_batch(cfg, &j, 1);
 }
 
 int bd_worker_fd(const bd_job *j)
@@ -344,10 +476,10 @@ int bd_worker_fd(const bd_job *j)
     return w ? w->res_fd : -1;
 }
 
-double bd_worker_deadline(const bd_job *j)
+double bd_worker_deadline(const bd_job *j, const bd_config *cfg)
 {
-    const worker_handle *w = j->pending;
-    return w ? w->deadline : 0;
+    worker_handle *w = j->pending;
+    return w ? current_deadline(w, cfg) : 0;
 }
 
 void bd_worker_collect(const bd_config *cfg, bd_job *j)
@@ -356,9 +488,7 @@ void bd_worker_collect(const bd_config *cfg, bd_job *j)
     if (!w)
         return;
     j->pending = NULL;
-    shared_state *sh = w->sh;
-    collect(cfg, j, w, sh);
-    munmap(sh, sizeof *sh);
+    collect(cfg, w);
 }
 
 void bd_worker_run(const bd_config *cfg, bd_job *j)

@@ -16,6 +16,12 @@ void bd_worker_release(bd_job *j);
  * j->outcome set), wait until bd_worker_fd is readable or bd_worker_deadline passes, collect. */
 int bd_worker_start(const bd_config *cfg, bd_job *j);
 int bd_worker_fd(const bd_job *j);
-double bd_worker_deadline(const bd_job *j);
+double bd_worker_deadline(const bd_job *j, const bd_config *cfg);
 void bd_worker_collect(const bd_config *cfg, bd_job *j);
+/* A batch of one partner's files in one worker, in order (the handle hangs on jobs[0]: poll and collect it
+ * there). After the collect, each job with ->ran set has its outcome; the others did not run (the worker
+ * stopped after a file holding an ID-sync transaction or to be retried, or it died on another file) and are
+ * run again or left claimed by the caller. plugin_timeout counts per file. On -1, jobs[0] has ->ran and
+ * outcome BD_JOB_RETRY. */
+int bd_worker_start_batch(const bd_config *cfg, bd_job **jobs, int n);
 #endif

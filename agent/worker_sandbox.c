@@ -30,6 +30,7 @@ static const char *const allowed[] = {
     /* files: the input, the staged outputs, the store */
     "read", "write", "pread64", "pwrite64", "readv", "writev", "lseek", "close", "openat", "open", "fstat",
     "newfstatat", "stat", "lstat", "statx", "access", "faccessat", "faccessat2", "fcntl", "fsync", "fdatasync",
+    "sync_file_range",
     "ftruncate", "fallocate", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat",
     "getdents64", "msync",
     /* memory */

@@ -30,7 +30,7 @@ run_once "$T/ref"; ok $? "reference run"
 summary "$T/ref" > "$T/ref.sum"
 
 for point in after-idsync-commit after-journal after-outbox-rename after-receipt after-markers before-archive \
-    after-archive worker-idsync-commit after-receipt:3 after-outbox-rename:4; do
+    after-archive worker-idsync-commit after-receipt:2 after-outbox-rename:4; do
     W="$T/$(echo "$point" | tr ':' '_')"
     mkdir -p "$W"; conf "$W"; inputs "$W/inbox"
     BD_CRASH_AT=$point run_once "$W"
