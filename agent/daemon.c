@@ -563,11 +563,19 @@ static void drain_events(bd_agent *a, bd_watch *w)
     }
 }
 
+/* Finished journal entries wait this long for the next commit's transaction before an idle agent deletes them. */
+#define BD_FLUSH_IDLE 0.2
+static double flush_due(const bd_agent *a)
+{
+    return bd_ledger_pending(a->ledger) ? a->last_commit + BD_FLUSH_IDLE : -1;
+}
+
 static int wait_timeout_ms(bd_agent *a, double next_poll, double next_sweep, double now)
 {
+    double flush = flush_due(a);
     double cand[] = {next_poll, bd_children_next_restart(&a->children), bd_dispatch_next_deadline(a),
                      a->next_claim_retry > 0 ? a->next_claim_retry - now : -1, bd_report_next(a),
-                     bd_mailer_next(a->mailer)};
+                     bd_mailer_next(a->mailer), flush >= 0 ? (flush > now ? flush - now : 0) : -1};
     double t = next_sweep - now;
     for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++)
         if (cand[i] >= 0 && cand[i] < t)
@@ -577,10 +585,13 @@ static int wait_timeout_ms(bd_agent *a, double next_poll, double next_sweep, dou
     return bd_notify_cap_ms((int)(t * 1000) + 1);
 }
 
-/* Finished journal entries are deleted in the next commit's transaction, or here before the loop sleeps. */
+/* Finished journal entries are deleted in the next commit's transaction, or here once the agent has been idle
+ * for BD_FLUSH_IDLE (a file right behind the last one carries the deletes in its own transaction). */
+
 static void flush_when_idle(bd_agent *a)
 {
-    if (!bd_dispatch_active(a))
+    double due = flush_due(a);
+    if (!bd_dispatch_active(a) && due >= 0 && bd_monotonic() >= due)
         flush_finished(a);
 }
 

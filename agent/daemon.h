@@ -43,6 +43,7 @@ typedef struct bd_agent {
     char *receipts_checked; /* the receipts log whose torn tail (if any) was cut in this process */
     unsigned deferred;   /* files left in an inbox this pass because their partner was busy */
     double next_claim_retry; /* monotonic time to revisit files left claimed, 0 = none */
+    double last_commit;      /* monotonic time of the last group commit (finished journal entries wait a while) */
     int sigfd;               /* run: SIGTERM/SIGINT/SIGHUP/SIGCHLD, -1 otherwise */
     bd_children children;    /* run: SFTP fetcher and pusher processes */
     struct bd_inflight *pool; /* files in workers (dispatch.c) */

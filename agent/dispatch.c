@@ -240,6 +240,7 @@ static int commit_outcomes(bd_agent *a, bd_inflight *f, bd_commit_item *items, s
     if (n == 0)
         return 0;
     bd_commit_jobs(a, items, n);
+    a->last_commit = bd_monotonic();
     for (size_t i = 0; i < n; i++) {
         committed(a, f, &items[i]);
         failed |= items[i].rc < 0;
@@ -409,6 +410,7 @@ int bd_dispatch_reap(bd_agent *a, int block)
 {
     int finished = 0;
     bd_dispatch_launch(a);
+    bd_worker_reap_exited(0);
     for (;;) {
         for (int i = 0; i < a->npool; i++)
             if (a->pool[i].running && ready_now(a, &a->pool[i])) {
@@ -431,6 +433,7 @@ void bd_dispatch_drain(bd_agent *a)
 {
     while (bd_dispatch_active(a))
         bd_dispatch_reap(a, 1);
+    bd_worker_reap_exited(1);
 }
 
 static bd_inflight *free_slot(bd_agent *a)

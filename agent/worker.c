@@ -296,6 +296,37 @@ static void worker_abort(bd_job *j)
 
 static void free_handle(worker_handle *w);
 
+/* Workers that reported everything and are on their way out: reaped later, so that committing their files
+ * does not wait for the kernel to tear a worker down. */
+#define EXITING_MAX 64
+static pid_t exiting[EXITING_MAX];
+static int nexiting;
+
+static void reap_later(pid_t pid)
+{
+    pid_t r;
+    while ((r = waitpid(pid, NULL, WNOHANG)) < 0 && errno == EINTR)
+        ;
+    if (r != 0)
+        return; /* gone (or not our child any more) */
+    if (nexiting == EXITING_MAX)
+        bd_worker_reap_exited(1);
+    exiting[nexiting++] = pid;
+}
+
+void bd_worker_reap_exited(int block)
+{
+    int kept = 0;
+    for (int i = 0; i < nexiting; i++) {
+        pid_t r;
+        while ((r = waitpid(exiting[i], NULL, block ? 0 : WNOHANG)) < 0 && errno == EINTR)
+            ;
+        if (r == 0)
+            exiting[kept++] = exiting[i];
+    }
+    nexiting = kept;
+}
+
 void bd_worker_release(bd_job *j)
 {
     worker_handle *w = j->worker;
@@ -304,9 +335,7 @@ void bd_worker_release(bd_job *j)
     if (w->cmd_fd >= 0)
         close(w->cmd_fd);
     w->cmd_fd = -1;
-    int status;
-    while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    reap_later(w->pid);
     free_handle(w);
     j->worker = NULL;
     j->batch_commit = NULL;
@@ -399,9 +428,7 @@ static void collect(const bd_config *cfg, worker_handle *w)
             w->jobs[i]->ran = 0; /* a torn chunk: judged as a death */
         judge_death(cfg, w, got < 0);
     } else {
-        int status;
-        while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
-            ;
+        reap_later(w->pid);
     }
     free_handle(w);
 }

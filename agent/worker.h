@@ -24,4 +24,6 @@ void bd_worker_collect(const bd_config *cfg, bd_job *j);
  * run again or left claimed by the caller. plugin_timeout counts per file. On -1, jobs[0] has ->ran and
  * outcome BD_JOB_RETRY. */
 int bd_worker_start_batch(const bd_config *cfg, bd_job **jobs, int n);
+/* Reap workers that are exiting after reporting everything (block: wait for all of them). */
+void bd_worker_reap_exited(int block);
 #endif
