@@ -603,6 +603,7 @@ static int run_loop(bd_agent *a, bd_watch *w)
         struct pollfd fds[2 + 256] = {{.fd = a->sigfd, .events = POLLIN}, {.fd = w->fd, .events = POLLIN}};
         int nfds = 2 + bd_dispatch_pollfds(a, fds + 2, 256);
         flush_when_idle(a);
+        bd_dispatch_prefork(a); /* while idle: the next file's worker is ready when it arrives */
         int timeout = wait_timeout_ms(a, next_poll, next_sweep, bd_monotonic());
         if (poll(fds, (nfds_t)nfds, timeout) < 0 && errno != EINTR) {
             log_error("poll failed: %s; exiting so that the service manager restarts the agent", strerror(errno));
@@ -664,6 +665,8 @@ int bd_agent_run(bd_agent *a)
     int rc = run_loop(a, &w);
     bd_notify_stopping();
     bd_dispatch_drain(a); /* finish the files in hand */
+    bd_worker_drop_spare();
+    bd_worker_reap_exited(1);
     bd_children_stop(&a->children);
     bd_children_free(&a->children);
     a->status_written = a->metrics_written = -1e9; /* the final figures, whatever the rate limits */

@@ -399,6 +399,12 @@ static int ready_now(const bd_agent *a, const bd_inflight *f)
     return p.fd < 0 || poll(&p, 1, 0) > 0 || bd_monotonic() >= bd_worker_deadline(f->run[0], a->cfg);
 }
 
+void bd_dispatch_prefork(bd_agent *a)
+{
+    if (a->cfg->match_store == BD_STORE_LMDB && bd_worker_prefork(a->cfg, &a->plugins, a->ms != NULL) < 0)
+        log_warn("cannot fork a spare worker (%s); files start their workers themselves", strerror(errno));
+}
+
 void bd_dispatch_launch(bd_agent *a)
 {
     for (int i = 0; i < a->npool; i++)

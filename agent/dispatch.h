@@ -30,6 +30,9 @@ int bd_dispatch_resize(struct bd_agent *a, int workers);
  * at bd_dispatch_launch, or at the next reap. */
 void bd_dispatch_start(struct bd_agent *a, struct bd_inbox *in, const char *claim_id, const char *claim_path,
                        const char *name, int truncated_is_final);
+/* Keep a spare worker ready (forked and confined ahead: see bd_worker_prefork) for the next batch. Not with a
+ * redis match store: a spare's connections could go stale while it waits. */
+void bd_dispatch_prefork(struct bd_agent *a);
 /* Start every batch still forming (the inbox pass that claimed its files is over). */
 void bd_dispatch_launch(struct bd_agent *a);
 /* Finish (collect, commit) every worker that is done or past its deadline; block

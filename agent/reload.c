@@ -8,6 +8,7 @@
 #include "shared_stats.h"
 #include "strutil.h"
 #include "watch.h"
+#include "worker.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,7 @@ static void swap_in(bd_agent *a, bd_agent *c)
     bd_children_stop(&a->children); /* they hold the old partners; restarted below */
     bd_children_free(&a->children);
     a->cfg = c->cfg;
+    bd_worker_drop_spare(); /* forked with the old configuration and plugins */
     a->plugins = c->plugins;
     a->inboxes = c->inboxes;
     a->ninboxes = c->ninboxes;

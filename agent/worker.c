@@ -8,6 +8,7 @@
 #include "strutil.h"
 #include "syncset.h"
 #include "worker_sandbox.h"
+#include "worker_wire.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,8 +140,8 @@ static void sync_staged(bd_job **jobs, int ran, result_msg *msgs)
         }
 }
 
-static __attribute__((noreturn)) void worker_main(const bd_config *cfg, bd_job **jobs, int n, shared_state *sh,
-                                                  int res_fd, int cmd_fd, pid_t supervisor)
+/* Limits, the worker's own store, then the seccomp sandbox; _exit(EXIT_SETUP) on failure. */
+static bd_matchstore *worker_setup(const bd_config *cfg, int with_store, shared_state *sh, pid_t supervisor)
 {
     char err[512];
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != supervisor)
@@ -148,22 +150,24 @@ static __attribute__((noreturn)) void worker_main(const bd_config *cfg, bd_job *
         log_error("worker: %s", err);
         _exit(EXIT_SETUP);
     }
-    bd_matchstore *ms = jobs[0]->ms ? open_own_store(cfg) : NULL; /* never the supervisor's LMDB handle */
-    if (jobs[0]->ms && !ms)
+    bd_matchstore *ms = with_store ? open_own_store(cfg) : NULL; /* never the supervisor's LMDB handle */
+    if (with_store && !ms)
         _exit(EXIT_SETUP);
-    for (int i = 0; i < n; i++)
-        jobs[i]->ms = ms;
-    result_msg *msgs = calloc((size_t)n, sizeof *msgs);
-    if (!msgs)
-        _exit(EXIT_SETUP);
-    if (n > 1) { /* the files' buffers come from the heap and stay there for the next file: no page faults again */
-        mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-        mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-    }
+    /* a batch's buffers come from the heap and stay there for the next file: no page faults again */
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     if (bd_sandbox_seccomp(&sh->forbidden_syscall, err, sizeof err) < 0) {
         log_error("worker: %s", err);
         _exit(EXIT_SETUP);
     }
+    return ms;
+}
+
+static __attribute__((noreturn)) void worker_run(bd_job **jobs, int n, shared_state *sh, int res_fd, int cmd_fd)
+{
+    result_msg *msgs = calloc((size_t)n, sizeof *msgs);
+    if (!msgs)
+        _exit(EXIT_SETUP);
     int32_t ran = run_jobs(jobs, n, sh, msgs);
     sync_staged(jobs, ran, msgs);
     bd_job *last = jobs[ran - 1];
@@ -174,6 +178,30 @@ static __attribute__((noreturn)) void worker_main(const bd_config *cfg, bd_job *
     bd_job_cleanup(last, sent && msgs[ran - 1].outcome == BD_JOB_OK);
     free(msgs);
     _exit(0);
+}
+
+static __attribute__((noreturn)) void worker_main(const bd_config *cfg, bd_job **jobs, int n, shared_state *sh,
+                                                  int res_fd, int cmd_fd, pid_t supervisor)
+{
+    bd_matchstore *ms = worker_setup(cfg, jobs[0]->ms != NULL, sh, supervisor);
+    for (int i = 0; i < n; i++)
+        jobs[i]->ms = ms;
+    worker_run(jobs, n, sh, res_fd, cmd_fd);
+}
+
+/* A spare: set up and confined ahead, it waits on its socket for a batch (bd_wire_send_jobs), then runs it. */
+static __attribute__((noreturn)) void spare_main(const bd_config *cfg, const bd_plugins *plugins, int with_store,
+                                                 shared_state *sh, int res_fd, int cmd_fd, pid_t supervisor)
+{
+    bd_matchstore *ms = worker_setup(cfg, with_store, sh, supervisor);
+    int n = 0;
+    bd_job *jobs = bd_wire_recv_jobs(cmd_fd, cfg, plugins, ms, &n);
+    bd_job **ptrs = jobs ? calloc((size_t)n, sizeof *ptrs) : NULL;
+    if (!ptrs)
+        _exit(jobs ? EXIT_SETUP : 0); /* no batch: the agent dropped its spare */
+    for (int i = 0; i < n; i++)
+        ptrs[i] = &jobs[i];
+    worker_run(ptrs, n, sh, res_fd, cmd_fd);
 }
 
 /* ---------------------------------------------------------------- the supervisor side */
@@ -441,51 +469,143 @@ static void fail_start(bd_job **jobs, int n, const char *why)
         jobs[i]->ran = 0;
 }
 
-int bd_worker_start_batch(const bd_config *cfg, bd_job **jobs, int n)
+static int by_value(const void *a, const void *b)
 {
-    int res[2], cmd[2];
+    return *(const int *)a - *(const int *)b;
+}
+
+/* The child keeps stdio, its own channels and its jobs' files: not the supervisor's other descriptors (the
+ * ledger, inotify, other workers' channels, whose EOF those workers wait for). */
+static void close_other_fds(int res_fd, int cmd_fd, bd_job **jobs, int n)
+{
+    int keep[2 + 2 * 64 + 1], nk = 0;
+    keep[nk++] = res_fd;
+    keep[nk++] = cmd_fd;
+    for (int i = 0; i < n && nk + 2 < (int)(sizeof keep / sizeof keep[0]); i++) {
+        if (jobs[i]->input_fd > 2)
+            keep[nk++] = jobs[i]->input_fd;
+        if (jobs[i]->trace_fd > 2)
+            keep[nk++] = jobs[i]->trace_fd;
+    }
+    if (n > 64)
+        return; /* not a dispatcher batch: keep everything */
+    qsort(keep, (size_t)nk, sizeof keep[0], by_value);
+    unsigned lo = 3;
+    for (int i = 0; i < nk; i++) {
+        if ((unsigned)keep[i] > lo)
+            close_range(lo, (unsigned)keep[i] - 1, 0);
+        if ((unsigned)keep[i] >= lo)
+            lo = (unsigned)keep[i] + 1;
+    }
+    close_range(lo, ~0U, 0);
+}
+
+/* A new worker process (shared page, result pipe, command socket), running jobs now or, without jobs, a spare
+ * waiting for them. NULL with errno. */
+static worker_handle *spawn(const bd_config *cfg, bd_job **jobs, int n, const bd_plugins *plugins, int with_store)
+{
+    int res[2] = {-1, -1}, cmd[2] = {-1, -1};
     shared_state *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     worker_handle *w = calloc(1, sizeof *w);
-    bd_job **copy = calloc((size_t)n, sizeof *copy);
-    if (sh == MAP_FAILED || !w || !copy || pipe2(res, O_CLOEXEC) < 0) {
-        fail_start(jobs, n, "cannot set up a worker process (out of memory or file descriptors)");
+    pid_t pid = -1;
+    if (sh != MAP_FAILED && w && pipe2(res, O_CLOEXEC) == 0 &&
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cmd) == 0) {
+        fflush(stderr);
+        pid_t supervisor = getpid();
+        pid = fork();
+        if (pid == 0) {
+            close(res[0]);
+            close(cmd[1]);
+            close_other_fds(res[1], cmd[0], jobs, jobs ? n : 0);
+            if (jobs)
+                worker_main(cfg, jobs, n, sh, res[1], cmd[0], supervisor);
+            spare_main(cfg, plugins, with_store, sh, res[1], cmd[0], supervisor);
+        }
+    }
+    int saved = errno;
+    for (int i = 0; i < 2; i++) {
+        if (res[i] >= 0 && (pid < 0 || i == 1))
+            close(res[i]);
+        if (cmd[i] >= 0 && (pid < 0 || i == 0))
+            close(cmd[i]);
+    }
+    if (pid < 0) {
         free(w);
-        free(copy);
         if (sh != MAP_FAILED)
             munmap(sh, sizeof *sh);
-        return -1;
+        errno = saved;
+        return NULL;
     }
-    if (pipe2(cmd, O_CLOEXEC) < 0) {
-        close(res[0]);
-        close(res[1]);
-        free(w);
+    *w = (worker_handle){.pid = pid, .cmd_fd = cmd[1], .res_fd = res[0], .sh = sh};
+    return w;
+}
+
+/* ---------------------------------------------------------------- the spare */
+
+static struct {
+    worker_handle *w;
+    const bd_config *cfg;
+    int with_store;
+} spare;
+
+void bd_worker_drop_spare(void)
+{
+    if (!spare.w)
+        return;
+    close(spare.w->cmd_fd); /* EOF: the spare exits */
+    spare.w->cmd_fd = -1;
+    reap_later(spare.w->pid);
+    free_handle(spare.w);
+    spare.w = NULL;
+}
+
+int bd_worker_prefork(const bd_config *cfg, const bd_plugins *plugins, int with_store)
+{
+    if (spare.w && (spare.cfg != cfg || spare.with_store != with_store))
+        bd_worker_drop_spare();
+    if (spare.w)
+        return 0;
+    worker_handle *w = spawn(cfg, NULL, 0, plugins, with_store);
+    if (!w)
+        return -1;
+    spare.w = w;
+    spare.cfg = cfg;
+    spare.with_store = with_store;
+    return 0;
+}
+
+/* The spare takes the batch when it was made for this configuration; NULL: fork a worker instead. */
+static worker_handle *use_spare(const bd_config *cfg, bd_job **jobs, int n)
+{
+    worker_handle *w = spare.w;
+    if (!w || spare.cfg != cfg || spare.with_store != (jobs[0]->ms != NULL) || jobs[0]->force_format ||
+        jobs[0]->dry_run || jobs[0]->trace_fd > 0)
+        return NULL;
+    spare.w = NULL;
+    if (bd_wire_send_jobs(w->cmd_fd, jobs, n) == 0)
+        return w;
+    log_warn("the spare worker did not take its batch (%s); starting a new worker", strerror(errno));
+    kill(w->pid, SIGKILL);
+    reap_later(w->pid);
+    free_handle(w);
+    return NULL;
+}
+
+int bd_worker_start_batch(const bd_config *cfg, bd_job **jobs, int n)
+{
+    bd_job **copy = calloc((size_t)n, sizeof *copy);
+    worker_handle *w = copy ? use_spare(cfg, jobs, n) : NULL;
+    if (copy && !w)
+        w = spawn(cfg, jobs, n, NULL, 0);
+    if (!w) {
+        fail_start(jobs, n, copy ? "cannot fork a worker process" : "cannot set up a worker process (out of memory)");
         free(copy);
-        munmap(sh, sizeof *sh);
-        fail_start(jobs, n, "cannot set up a worker process (out of file descriptors)");
         return -1;
     }
     memcpy(copy, jobs, (size_t)n * sizeof *copy);
-    fflush(stderr);
-    pid_t supervisor = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(res[0]);
-        close(cmd[1]);
-        worker_main(cfg, jobs, n, sh, res[1], cmd[0], supervisor);
-    }
-    close(res[1]);
-    close(cmd[0]);
-    if (pid < 0) {
-        close(res[0]);
-        close(cmd[1]);
-        free(w);
-        free(copy);
-        munmap(sh, sizeof *sh);
-        fail_start(jobs, n, "cannot fork a worker process");
-        return -1;
-    }
-    *w = (worker_handle){.pid = pid, .cmd_fd = cmd[1], .res_fd = res[0], .sh = sh, .jobs = copy, .njobs = n,
-                         .deadline = bd_monotonic() + cfg->plugin_timeout};
+    w->jobs = copy;
+    w->njobs = n;
+    w->deadline = bd_monotonic() + cfg->plugin_timeout;
     for (int i = 0; i < n; i++)
         jobs[i]->ran = 0;
     jobs[0]->pending = w;

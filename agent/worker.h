@@ -24,6 +24,12 @@ void bd_worker_collect(const bd_config *cfg, bd_job *j);
  * run again or left claimed by the caller. plugin_timeout counts per file. On -1, jobs[0] has ->ran and
  * outcome BD_JOB_RETRY. */
 int bd_worker_start_batch(const bd_config *cfg, bd_job **jobs, int n);
+/* A spare worker: forked, limited, with its own store and its sandbox closed ahead of its batch, which the next
+ * bd_worker_start_batch hands it over a socket (its inputs and input fds); a batch then starts without the
+ * fork and the setup. For this configuration only: the spare is dropped when cfg or with_store changes (a
+ * reload drops it too). 0, or -1 when it could not be forked (batches fork as before). */
+int bd_worker_prefork(const bd_config *cfg, const bd_plugins *plugins, int with_store);
+void bd_worker_drop_spare(void);
 /* Reap workers that are exiting after reporting everything (block: wait for all of them). */
 void bd_worker_reap_exited(int block);
 #endif

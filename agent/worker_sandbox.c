@@ -31,6 +31,7 @@ static const char *const allowed[] = {
     "read", "write", "pread64", "pwrite64", "readv", "writev", "lseek", "close", "openat", "open", "fstat",
     "newfstatat", "stat", "lstat", "statx", "access", "faccessat", "faccessat2", "fcntl", "fsync", "fdatasync",
     "sync_file_range",
+    "recvmsg", /* a spare worker receives its batch and the input fds from the agent (worker_wire.c) */
     "ftruncate", "fallocate", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat",
     "getdents64", "msync",
     /* memory */
