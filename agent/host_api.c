@@ -1,6 +1,7 @@
 /* host_api.c: plugin callbacks: per-user line cap, ID matching, segment realization, outbox and ID-sync writes. */
 #include "config.h"
 #include "host_api.h"
+#include "helper_thread.h"
 #include "fsutil.h"
 #include "strutil.h"
 #include "log.h"
@@ -150,10 +151,10 @@ static void note_no_match(bd_job *j, uint64_t line, const char *user_id, size_t 
     bd_samples_add(&j->r.samples, BD_SAMPLE_NO_MATCH, line, why);
 }
 
-/* Look up the held-back records' users in one batch and finish them in line order. */
-int bd_host_flush(bd_job *j)
+/* Look up the held-back records' users in one batch and finish them in line order. j is the sink of the
+ * counters, samples and errors: the job itself, or its lookup half on the helper thread (see hand_over). */
+static int lookup_flush(bd_job *j, bd_lookup_batch *b)
 {
-    bd_lookup_batch *b = &j->lookups;
     int rc = j->host_stop ? -1 : 0;
     if (rc == 0 && b->n && bd_matchreader_lookup_many(j->reader, bd_lookup_batch_keys(b), b->results, b->n) < 0) {
         const char *why = bd_matchreader_error(j->reader);
@@ -178,6 +179,85 @@ int bd_host_flush(bd_job *j)
     }
     bd_lookup_batch_reset(b);
     return rc;
+}
+
+/* ---- the lookup half on the helper thread: while it looks up and writes one batch, the plugin fills the next.
+ * Its counters and samples (no match, failed validation: kinds only this half adds) are merged at the end. */
+
+static void flush_on_helper(void *arg)
+{
+    bd_job *j = arg;
+    lookup_flush(j->lookup_half, &j->handed);
+}
+
+static bd_job *new_lookup_half(const bd_job *j)
+{
+    bd_job *h = calloc(1, sizeof *h);
+    if (h)
+        *h = (bd_job){.cfg = j->cfg, .partner = j->partner, .plugins = j->plugins, .ms = j->ms, .path = j->path,
+                      .name = j->name, .reader = j->reader, .users = j->users, .writer = j->writer};
+    return h;
+}
+
+static void merge_samples(bd_samples *to, const bd_samples *from, bd_sample_kind kind)
+{
+    for (unsigned i = 0; i < from->n[kind] && i < BD_SAMPLES_PER_KIND; i++)
+        bd_samples_add(to, kind, from->s[kind][i].line, from->s[kind][i].reason);
+}
+
+/* The helper is idle: fold its half into the job. -1 when it had to stop. */
+static int merge_lookup_half(bd_job *j)
+{
+    bd_job *h = j->lookup_half;
+    bd_counters_add(&j->r.c, &h->r.c);
+    memset(&h->r.c, 0, sizeof h->r.c);
+    merge_samples(&j->r.samples, &h->r.samples, BD_SAMPLE_NO_MATCH);
+    merge_samples(&j->r.samples, &h->r.samples, BD_SAMPLE_FAILED_VALIDATION);
+    memset(&h->r.samples, 0, sizeof h->r.samples);
+    if (h->host_stop && !j->host_stop) {
+        j->host_stop = 1;
+        j->out_of_memory |= h->out_of_memory;
+        snprintf(j->host_error, sizeof j->host_error, "%s", h->host_error);
+    }
+    return j->host_stop ? -1 : 0;
+}
+
+/* A full batch: to the helper thread when there is one (after it finished the previous batch), else now. */
+static int hand_over(bd_job *j)
+{
+    if (!bd_helper_available() || !j->reader)
+        return lookup_flush(j, &j->lookups);
+    if (!j->lookup_half && !(j->lookup_half = new_lookup_half(j))) {
+        errno = ENOMEM;
+        host_stop(j, "starting the lookup thread");
+        return -1;
+    }
+    bd_helper_wait();
+    if (j->lookup_half->host_stop)
+        return merge_lookup_half(j);
+    bd_lookup_batch swap = j->handed; /* emptied by its flush */
+    j->handed = j->lookups;
+    j->lookups = swap;
+    bd_helper_submit(flush_on_helper, j);
+    return 0;
+}
+
+int bd_host_flush(bd_job *j)
+{
+    if (!j->lookup_half)
+        return lookup_flush(j, &j->lookups);
+    bd_helper_wait();
+    int rc = lookup_flush(j->lookup_half, &j->lookups);
+    return merge_lookup_half(j) < 0 || rc < 0 ? -1 : 0;
+}
+
+void bd_host_stop_lookups(bd_job *j)
+{
+    if (!j->lookup_half)
+        return;
+    bd_helper_wait();
+    free(j->lookup_half);
+    j->lookup_half = NULL;
 }
 
 /* plugin-test: one JSON object per line on the trace fd; takes the reference. */
@@ -242,7 +322,7 @@ static int host_emit_record(bd_host_ctx *ctx, const bd_record *rec)
         host_stop(j, "holding records for a batched lookup");
         return -1;
     }
-    return bd_lookup_batch_full(&j->lookups) ? bd_host_flush(j) : 0;
+    return bd_lookup_batch_full(&j->lookups) ? hand_over(j) : 0;
 }
 
 /* What a plugin emits must still fit the store: otherwise it is the row's fault, not ours. */

@@ -8,4 +8,6 @@ bd_host_ctx *bd_host_ctx_of(bd_job *j);
 /* Finish the records held back for a batched lookup: after the plugin's last record, before the outcome is judged.
  * -1 when the job had to stop (j->host_error says why). */
 int bd_host_flush(bd_job *j);
+/* Wait for the lookup thread and drop the job's lookup half (the job ends, whatever its outcome). */
+void bd_host_stop_lookups(bd_job *j);
 #endif

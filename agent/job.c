@@ -354,6 +354,7 @@ void bd_job_hash_input(bd_job *j)
 
 void bd_job_cleanup(bd_job *j, int keep_outputs)
 {
+    bd_host_stop_lookups(j); /* the helper thread may still write with the job's writer */
     if (keep_outputs)
         bd_outbox_free(j->writer);
     else
@@ -372,6 +373,7 @@ void bd_job_cleanup(bd_job *j, int keep_outputs)
     j->per_user = j->users = NULL;
     bd_realized_free(&j->realized);
     bd_lookup_batch_free(&j->lookups);
+    bd_lookup_batch_free(&j->handed);
 }
 
 void bd_job_discard_staged(bd_job *j)

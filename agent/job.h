@@ -69,6 +69,8 @@ typedef struct bd_job {
     bd_idcount *per_user, *users;
     bd_realized realized;
     bd_lookup_batch lookups; /* records waiting for their batched match-store lookup */
+    bd_lookup_batch handed;  /* the batch the helper thread looks up meanwhile (host_api.c) */
+    struct bd_job *lookup_half; /* its counters and errors until merged; NULL: no batch was handed over */
     int host_stop; /* the host asked the plugin to stop (write failure) */
     int out_of_memory; /* host_stop because an allocation failed */
     char host_error[512];

@@ -26,6 +26,27 @@ const char *bd_sample_kind_name(bd_sample_kind kind)
     return kind < BD_SAMPLE_KINDS ? names[kind] : "?";
 }
 
+void bd_counters_add(bd_counters *to, const bd_counters *from)
+{
+    to->records_received += from->records_received;
+    to->format_errors += from->format_errors;
+    to->invalid_ids += from->invalid_ids;
+    to->no_match += from->no_match;
+    to->no_segment += from->no_segment;
+    to->records_processed += from->records_processed;
+    to->stored += from->stored;
+    to->users += from->users;
+    to->signals += from->signals;
+    to->unused_signals += from->unused_signals;
+    to->segments_realized += from->segments_realized;
+    to->segments_removed += from->segments_removed;
+    to->segments_failed_validation += from->segments_failed_validation;
+    to->users_failed_validation += from->users_failed_validation;
+    to->lines_too_long += from->lines_too_long;
+    to->lines_over_user_cap += from->lines_over_user_cap;
+    to->id_mappings += from->id_mappings;
+}
+
 void bd_counters_finish(bd_counters *c)
 {
     /* `stored` is counted as records are written; by construction it equals

@@ -40,4 +40,6 @@ char *bd_receipt_text(const bd_receipt *r);
 /* Append a line to the receipts log and fsync it. -1 with errno on failure. */
 int bd_receipt_append(const char *log_path, const char *line);
 void bd_counters_finish(bd_counters *c);
+/* Add every counter of from to to (the two halves of a file's processing). */
+void bd_counters_add(bd_counters *to, const bd_counters *from);
 #endif

@@ -88,7 +88,7 @@ static int set_memory_limit(const bd_config *cfg)
 
 int bd_sandbox_limits(const bd_config *cfg, char *err, size_t errlen)
 {
-    rlim_t cpu = (rlim_t)cfg->plugin_timeout + 1;
+    rlim_t cpu = 2 * (rlim_t)cfg->plugin_timeout + 1; /* two threads: the parsing and the lookups */
     if (set_limit(RLIMIT_CPU, cpu) < 0 || set_memory_limit(cfg) < 0 || set_limit(RLIMIT_CORE, 0) < 0) {
         snprintf(err, errlen, "setrlimit: %s", strerror(errno));
         return -1;
@@ -175,7 +175,12 @@ int bd_sandbox_seccomp(volatile int32_t *syscall_out, char *err, size_t errlen)
         snprintf(err, errlen, "seccomp_init failed");
         return -1;
     }
-    int rc = add_rules(ctx, err, errlen);
+    /* TSYNC: the worker's lookup thread (started before the sandbox) gets the same filter */
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    if (rc < 0)
+        snprintf(err, errlen, "seccomp thread sync: %s", strerror(-rc));
+    if (rc == 0)
+        rc = add_rules(ctx, err, errlen);
     if (rc == 0 && (rc = seccomp_load(ctx)) < 0)
         snprintf(err, errlen, "seccomp_load: %s", strerror(-rc));
     seccomp_release(ctx);
