@@ -56,20 +56,16 @@ int bd_syncset_write_file(const char *path, const void *data, size_t len, mode_t
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return -1;
-    if (bd_write_all(fd, data, len) < 0) {
-        int saved = errno;
+    int written = bd_write_all(fd, data, len) == 0;
+    int saved = errno;
+    if (!written)
         close(fd);
-        unlink(path);
-        errno = saved;
-        return -1;
-    }
-    if (bd_syncset_add(fd) < 0) {
-        int saved = errno;
-        unlink(path);
-        errno = saved;
-        return -1;
-    }
-    return 0;
+    if (written && bd_syncset_add(fd) == 0) /* takes fd over */
+        return 0;
+    saved = written ? errno : saved;
+    unlink(path);
+    errno = saved;
+    return -1;
 }
 
 size_t bd_syncset_size(void)
