@@ -103,6 +103,8 @@ uint32_t bd_idcount_add(bd_idcount *c, const void *id, size_t len)
         return 0;
     uint64_t h = bd_hash64(id, len);
     bd_hll_add(c->distinct, h);
+    if (c->overflowed && !c->counts)
+        return 1; /* distinct only, past the table: the estimate has it, the table cannot add to it */
     slot *s = find_slot(c->slots, c->cap, h);
     if (!s->hash) {
         if (table_full(c))
