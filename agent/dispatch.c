@@ -476,7 +476,7 @@ static void launch(bd_agent *a, bd_inflight *f)
             log_warn("cannot rewind %s: %s", f->run[i]->path, strerror(errno));
     a->report_dirty = 1;
     f->running = 1;
-    if (bd_worker_start_batch(a->cfg, f->run, f->nrun) < 0) {
+    if (bd_worker_start_batch(f->run[0]->cfg, f->run, f->nrun) < 0) { /* the configuration it was claimed under */
         finish(a, f); /* could not fork: the first file says why (retry), the others wait */
         return;
     }

@@ -6,6 +6,7 @@
 #include "fsutil.h"
 #include "inbox.h"
 #include "log.h"
+#include "remote_publish.h"
 #include "shared_stats.h"
 #include "strutil.h"
 #include <dirent.h>
@@ -34,11 +35,16 @@ int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p)
     for (size_t i = 0; i < 3; i++)
         if (bd_mkdir_p(dirs[i], 0750) < 0)
             return -1;
-    return 0;
+    f->pending = calloc(BD_FETCH_PUBLISH_MAX, sizeof *f->pending);
+    return f->pending ? 0 : -1;
 }
 
 void bd_fetcher_free(bd_fetcher *f)
 {
+    if (f->npending)
+        bd_fetch_publish(f); /* complete downloads: queue them rather than download them again */
+    free(f->pending);
+    f->pending = NULL;
     bd_link_close(&f->link);
     for (size_t i = 0; i < f->n; i++)
         free(f->items[i].name);
@@ -177,28 +183,26 @@ static int download_claimed(bd_fetcher *f, const char *entry, const char *name, 
         return -1;
     }
     c = bd_sftp_download(f->link.s, remote, fd, &bytes, sha, err, sizeof err);
-    int synced = c == BD_SFTP_OK && fsync(fd) == 0;
-    close(fd);
-    if (c != BD_SFTP_OK || !synced) {
+    if (c != BD_SFTP_OK) {
+        close(fd);
         unlink(part);
-        if (c != BD_SFTP_OK)
-            failed(f, c, "download", err);
-        else
-            log_error("partner %s: cannot write %s: %s", f->p->name, part, strerror(errno));
+        failed(f, c, "download", err);
         return -1;
     }
     if (bytes != st.size) {
+        close(fd);
         log_warn("partner %s: %s changed while it was downloaded (%llu of %llu bytes); giving it back", f->p->name,
                  name, (unsigned long long)bytes, (unsigned long long)st.size);
         unlink(part);
         put_back(f, entry, name);
         return 0;
     }
-    fd = open(part, O_RDONLY | O_CLOEXEC);
-    bd_decode_status ds = fd < 0 ? BD_DEC_IO : bd_probe_complete(fd, why, sizeof why);
-    if (fd >= 0)
-        close(fd);
+    int rfd = open(part, O_RDONLY | O_CLOEXEC);
+    bd_decode_status ds = rfd < 0 ? BD_DEC_IO : bd_probe_complete(rfd, why, sizeof why);
+    if (rfd >= 0)
+        close(rfd);
     if (ds == BD_DEC_TRUNCATED && !truncated_is_final) {
+        close(fd);
         log_info("partner %s: %s looks like an upload in progress (%s); giving it back", f->p->name, name, why);
         unlink(part);
         if (item) {
@@ -209,15 +213,7 @@ static int download_claimed(bd_fetcher *f, const char *entry, const char *name, 
         put_back(f, entry, name);
         return 0;
     }
-    if (bd_rename_durable(part, ready, 1) < 0) {
-        log_error("partner %s: cannot queue %s: %s", f->p->name, ready, strerror(errno));
-        unlink(part);
-        return -1;
-    }
-    f->downloads++;
-    log_info("partner %s: downloaded %s (%llu bytes, sha256 %.16s...)", f->p->name, name, (unsigned long long)bytes,
-             sha);
-    return 1;
+    return bd_fetch_publish_add(f, fd, part, ready, name, bytes, sha) == 0 ? 1 : -1;
 }
 
 static int take_file(bd_fetcher *f, bd_fetch_item *it)
@@ -428,14 +424,18 @@ int bd_fetcher_round(bd_fetcher *f)
     if (bd_disk_low(&f->disk, f->cfg))
         return 0; /* listed (the backlog stays visible), not downloaded */
     double now = bd_monotonic();
-    for (size_t i = 0; i < f->n; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < f->n && rc == 0; i++) {
         if (!ready(f, &f->items[i], now))
             continue;
         if (take_file(f, &f->items[i]) >= 0)
             continue;
         if (!f->link.s)
-            return -1; /* the session died: try again after the back-off */
+            rc = -1; /* the session died: try again after the back-off */
         f->items[i].retry_at = now + (f->r->poll > 5 ? f->r->poll : 5); /* a permanent error: not 4 times a second */
     }
-    return 0;
+    if (f->npending && bd_fetch_publish(f) < 0)
+        log_warn("partner %s: queued downloads may not survive a crash (see above); their claims are recovered",
+                 f->p->name);
+    return rc;
 }

@@ -33,6 +33,8 @@ typedef struct bd_fetcher {
     double done_retry_at; /* monotonic: a failed delete/move on the server waits until then */
     unsigned seq;
     unsigned long downloads;
+    struct bd_fetch_part *pending; /* downloads waiting for their group's fsyncs (remote_publish.c) */
+    size_t npending;
     bd_disk_state disk; /* no downloads while state_dir is below min_free_space */
 } bd_fetcher;
 
@@ -42,7 +44,8 @@ void bd_fetcher_free(bd_fetcher *f);
 int bd_fetcher_connect(bd_fetcher *f);
 /* Delete or move the remote sources whose outputs and receipts are durable ("done" markers). */
 int bd_fetcher_finish_done(bd_fetcher *f);
-/* List, and claim and download every file that is stable; recovers claims first. -1 when the server failed. */
+/* List, and claim and download every file that is stable (queued into ready/ in groups: remote_publish.h);
+ * recovers claims first. -1 when the server failed. */
 int bd_fetcher_round(bd_fetcher *f);
 /* Seconds until a listed file may become stable, -1 if none is waiting. */
 double bd_fetcher_next_stable(const bd_fetcher *f);
