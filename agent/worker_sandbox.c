@@ -41,7 +41,8 @@ static const char *const allowed[] = {
     "getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getrandom", "uname",
     "sysinfo", /* glibc qsort asks it for the memory size (the match store sorts ID-sync puts) */
     /* signals and the end */
-    "rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "exit", "exit_group", NULL};
+    "rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "sigaltstack", /* the latter: sanitizer runtimes, per thread */
+    "exit", "exit_group", NULL};
 
 static int set_limit(int resource, rlim_t value)
 {

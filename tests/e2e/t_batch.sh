@@ -64,7 +64,11 @@ for i in 1 2 3 5 6 7; do { line "$((50 + i))"; line "$((60 + i))"; } > "$T/inbox
 { line 71; line 72; line 73; line 74; } > "$T/inbox/evil_4_crash.txt"
 once; ok $? "crash mid-batch: once exits 0"
 is "$(r evil_4_crash.txt .status)" failed "crash mid-batch: the crashing file failed"
-like "$(r evil_4_crash.txt .reason)" "plugin evil crashed (SIGSEGV) at line 3" "crash mid-batch: with the signal and line"
+if [ -z "${BD_ASAN:-}" ]; then
+    like "$(r evil_4_crash.txt .reason)" "plugin evil crashed (SIGSEGV) at line 3" "crash mid-batch: with the signal and line"
+else # AddressSanitizer's own crash report makes calls the sandbox forbids: the signal differs there
+    like "$(r evil_4_crash.txt .reason)" "at line 3" "crash mid-batch: with the line"
+fi
 is "$(receipts | jq -r 'select(.file | test("^evil_[0-9]_fine")) | .status' | grep -c '^ok$')" 6 \
     "crash mid-batch: the 6 other files are ok"
 is "$(receipts | jq -r 'select(.file | test("^evil_")) | .file' | sort | uniq -d | wc -l | tr -d ' ')" 0 \
