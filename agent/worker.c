@@ -200,8 +200,10 @@ static __attribute__((noreturn)) void spare_main(const bd_config *cfg, const bd_
     int n = 0;
     bd_job *jobs = bd_wire_recv_jobs(cmd_fd, cfg, plugins, ms, &n);
     bd_job **ptrs = jobs ? calloc((size_t)n, sizeof *ptrs) : NULL;
-    if (!ptrs)
+    if (!ptrs) {
+        bd_matchstore_close(ms);
         _exit(jobs ? EXIT_SETUP : 0); /* no batch: the agent dropped its spare */
+    }
     for (int i = 0; i < n; i++)
         ptrs[i] = &jobs[i];
     worker_run(ptrs, n, sh, res_fd, cmd_fd);
@@ -517,6 +519,7 @@ static worker_handle *spawn(const bd_config *cfg, bd_job **jobs, int n, const bd
         pid_t supervisor = getpid();
         pid = fork();
         if (pid == 0) {
+            free(w); /* the supervisor's handle */
             close(res[0]);
             close(cmd[1]);
             close_other_fds(res[1], cmd[0], jobs, jobs ? n : 0);
@@ -585,8 +588,11 @@ static worker_handle *use_spare(const bd_config *cfg, bd_job **jobs, int n)
         jobs[0]->dry_run || jobs[0]->trace_fd > 0)
         return NULL;
     spare.w = NULL;
-    if (bd_wire_send_jobs(w->cmd_fd, jobs, n) == 0)
+    if (bd_wire_send_jobs(w->cmd_fd, jobs, n) == 0) {
+        log_debug("partner %s: the spare worker (pid %ld) takes %d file%s", jobs[0]->partner->name, (long)w->pid, n,
+                  n == 1 ? "" : "s");
         return w;
+    }
     log_warn("the spare worker did not take its batch (%s); starting a new worker", strerror(errno));
     kill(w->pid, SIGKILL);
     reap_later(w->pid);

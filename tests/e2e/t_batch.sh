@@ -75,4 +75,34 @@ is "$(receipts | jq -r 'select(.file | test("^evil_")) | .file' | sort | uniq -d
     "crash mid-batch: no file has two receipts"
 is "$(workers_started | tr '\n' ' ')" "7 6 " "crash mid-batch: one worker for the 7 files, then one for the 6 it did not finish"
 is "$(find "$T/outbox" -path '*/.tmp/*' -type f | wc -l | tr -d ' ')" 0 "crash mid-batch: no staged output left"
+
+# 5. Under run, a spare worker (forked and confined ahead) takes the next batch; a reload drops it for a new one.
+new_agent 'ids = "ours";' 'log_level = "debug";'
+: > "$T/agent.log"
+SLOW=${BD_SLOW:-1}
+(bd_exec run -c "$T/bd.conf" 2>>"$T/agent.log") &
+AGENT=$!
+BG_PIDS="$BG_PIDS $AGENT"
+spare_took() { [ "$(grep -c 'the spare worker (pid [0-9]*) takes' "$T/agent.log")" -ge "$1" ]; }
+has_receipt() { [ "$(nreceipts "$1")" -ge 1 ]; }
+agent_and_spare() { [ "$(pgrep -f "batchdrop run -c $T/bd.conf" | wc -l)" -ge 2 ]; }
+WAIT=$((5 * SLOW)) wait_for agent_and_spare
+{ line 81; line 82; } > "$T/evil_81_fine.tmp" && mv "$T/evil_81_fine.tmp" "$T/inbox/evil_81_fine.txt"
+WAIT=$((5 * SLOW)) wait_for has_receipt evil_81_fine.txt
+is "$(r evil_81_fine.txt .status)" ok "run: a file renamed in is ok"
+ok "$(spare_took 1 && echo 0 || echo 1)" "run: the spare worker took it"
+kill -HUP "$AGENT"
+WAIT=$((5 * SLOW)) wait_for grep -q 'configuration reloaded' "$T/agent.log"
+WAIT=$((5 * SLOW)) wait_for agent_and_spare
+{ line 83; line 84; } > "$T/evil_83_fine.tmp" && mv "$T/evil_83_fine.tmp" "$T/inbox/evil_83_fine.txt"
+WAIT=$((5 * SLOW)) wait_for has_receipt evil_83_fine.txt
+is "$(r evil_83_fine.txt .status)" ok "run: after a reload, the next file is ok"
+ok "$(spare_took 2 && echo 0 || echo 1)" "run: a new spare worker took it"
+{ line 85; line 86; line 87; } > "$T/evil_85_crash.tmp" && mv "$T/evil_85_crash.tmp" "$T/inbox/evil_85_crash.txt"
+WAIT=$((5 * SLOW)) wait_for has_receipt evil_85_crash.txt
+is "$(r evil_85_crash.txt .status)" failed "run: a plugin crash in a spare worker fails its file"
+kill -TERM "$AGENT"
+wait "$AGENT"
+is $? 0 "run: SIGTERM, exit status 0"
+is "$(pgrep -f "batchdrop run -c $T" | wc -l | tr -d ' ')" 0 "run: no worker (spare or not) left behind"
 done_testing
