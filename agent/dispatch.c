@@ -46,6 +46,7 @@ typedef struct bd_inflight {
     bd_slot_file *files;   /* BD_BATCH_MAX, allocated on first use */
     bd_job *run[BD_BATCH_MAX];
     int nrun;
+    int sealed; /* takes no more files: a large file runs alone */
 } bd_inflight;
 
 static bd_slot_file *file_of(bd_job *j)
@@ -86,10 +87,13 @@ int bd_dispatch_has_claim(const bd_agent *a, const char *claim_id)
     return 0;
 }
 
-static bd_inflight *slot_of(const bd_agent *a, const char *partner)
+/* A partner has at most two slots: the batch in a worker (or being committed) and the next one, forming. The next
+ * batch starts when the previous one's worker ran all its files (see finish), so that its parsing overlaps that
+ * batch's commit; commits stay in the partner's order. */
+static bd_inflight *slot_of(const bd_agent *a, const char *partner, int forming)
 {
     for (int i = 0; i < a->npool; i++)
-        if (a->pool[i].active && strcmp(a->pool[i].in->partner->name, partner) == 0)
+        if (a->pool[i].active && (!a->pool[i].running) == forming && strcmp(a->pool[i].in->partner->name, partner) == 0)
             return &a->pool[i];
     return NULL;
 }
@@ -97,18 +101,23 @@ static bd_inflight *slot_of(const bd_agent *a, const char *partner)
 /* By name: after a reload the partner of a file in flight is the old configuration's. */
 int bd_dispatch_partner_active(const bd_agent *a, const char *partner)
 {
-    const bd_inflight *f = slot_of(a, partner);
     int n = 0;
-    for (int k = 0; f && k < f->nfiles; k++)
-        n += f->files[k].in_hand;
+    for (int i = 0; i < a->npool; i++)
+        for (int k = 0; a->pool[i].active && k < a->pool[i].nfiles; k++)
+            n += a->pool[i].files[k].in_hand && strcmp(a->pool[i].in->partner->name, partner) == 0;
     return n;
 }
 
-/* Busy: its batch is in a worker. A forming batch still takes the partner's next files. */
+static bd_inflight *free_slot(bd_agent *a);
+static int fits(const bd_inflight *f, uint64_t bytes);
+
+/* Busy: no batch of the partner can take a file now (its next batch is full, or no slot is free for one). */
 int bd_dispatch_busy(const bd_agent *a, const bd_partner *p)
 {
-    const bd_inflight *f = slot_of(a, p->name);
-    return f && f->running;
+    const bd_inflight *next = slot_of(a, p->name, 1);
+    if (next)
+        return !fits(next, 0);
+    return slot_of(a, p->name, 0) && !free_slot((bd_agent *)a);
 }
 
 int bd_dispatch_held(const bd_agent *a, const bd_partner *p)
@@ -333,16 +342,44 @@ static int judge(bd_agent *a, bd_inflight *f, bd_slot_file *sf, bd_commit_item *
 
 static void launch(bd_agent *a, bd_inflight *f);
 
+/* The partner's next batch, not started: its files wait, claimed, for the retry of an earlier one. */
+static void dissolve_next(bd_agent *a, const char *partner)
+{
+    bd_inflight *next = slot_of(a, partner, 1);
+    for (int k = 0; next && k < next->nfiles; k++)
+        if (next->files[k].in_hand)
+            leave_claimed(&next->files[k]);
+    if (next)
+        next->active = 0;
+}
+
+/* The worker ran its whole batch and holds no ID-sync transaction: the partner's next batch may parse while this
+ * one is committed (the commits stay in order). */
+static void start_next_early(bd_agent *a, bd_inflight *f, int held, int nre, size_t ni, const bd_commit_item *items)
+{
+    if (held || nre || (ni && items[ni - 1].job->worker))
+        return;
+    bd_inflight *next = slot_of(a, f->in->partner->name, 1);
+    if (!next)
+        return;
+    int64_t names = 0; /* this batch's outbox names are not published yet: the next batch's come after them */
+    for (size_t i = 0; i < ni; i++)
+        if (items[i].job->has_outbox && items[i].job->out.name_ms > names)
+            names = items[i].job->out.name_ms;
+    for (int i = 0; i < next->nrun; i++)
+        next->run[i]->names_after_ms = names;
+    launch(a, next);
+}
+
 /* The worker is done (or past its deadline): commit what it finished, in order, and run what it did not get
- * to in a new worker, unless a file must be retried first. */
+ * to in a new worker, unless a file must be retried first (or an earlier batch failed to commit meanwhile). */
 static void finish(bd_agent *a, bd_inflight *f)
 {
     bd_commit_item items[BD_BATCH_MAX];
     bd_job *rerun[BD_BATCH_MAX];
     size_t ni = 0;
-    int nre = 0, held = 0;
+    int nre = 0, held = bd_dispatch_held(a, f->in->partner);
     bd_worker_collect(f->run[0]->cfg, f->run[0]);
-    f->running = 0;
     for (int i = 0; i < f->nrun; i++) {
         bd_job *j = f->run[i];
         if (!j->ran)
@@ -352,6 +389,7 @@ static void finish(bd_agent *a, bd_inflight *f)
         else
             held = judge(a, f, file_of(j), items, &ni);
     }
+    start_next_early(a, f, held, nre, ni, items);
     held |= commit_outcomes(a, f, items, ni);
     f->nrun = 0;
     for (int i = 0; i < nre; i++)
@@ -359,10 +397,12 @@ static void finish(bd_agent *a, bd_inflight *f)
             leave_claimed(file_of(rerun[i]));
         else
             f->run[f->nrun++] = rerun[i];
+    if (held)
+        dissolve_next(a, f->in->partner->name);
     if (f->nrun)
         launch(a, f);
     else
-        f->active = 0;
+        f->active = f->running = 0;
     a->report_dirty = 1;
     if (a->retired)
         bd_agent_release_retired(a, 0);
@@ -408,7 +448,7 @@ void bd_dispatch_prefork(bd_agent *a)
 void bd_dispatch_launch(bd_agent *a)
 {
     for (int i = 0; i < a->npool; i++)
-        if (a->pool[i].active && !a->pool[i].running)
+        if (a->pool[i].active && !a->pool[i].running && !slot_of(a, a->pool[i].in->partner->name, 0))
             launch(a, &a->pool[i]);
 }
 
@@ -498,6 +538,7 @@ static bd_inflight *new_slot(bd_agent *a, bd_inbox *in)
     f->running = 0;
     f->in = in;
     f->nfiles = f->nrun = 0;
+    f->sealed = 0;
     f->bytes = 0;
     f->claim_not_durable = f->claims_synced = 0;
     return f;
@@ -512,27 +553,33 @@ static uint64_t claimed_size(const char *claim_path)
 /* Does this file join the partner's forming batch? */
 static int fits(const bd_inflight *f, uint64_t bytes)
 {
-    return f->nfiles < BD_BATCH_MAX && bytes <= BD_BATCH_FILE_MAX && f->bytes + bytes <= BD_BATCH_BYTES_MAX;
+    return !f->sealed && f->nfiles < BD_BATCH_MAX && bytes <= BD_BATCH_FILE_MAX && f->bytes + bytes <= BD_BATCH_BYTES_MAX;
 }
 
-/* The partner's batch to add to: its forming one, or a new one once its previous batch is done and a worker
- * slot is free (committing what finishes meanwhile). NULL: the partner is held (or out of memory). */
+/* The partner's batch to add to: its forming one, or a new one when the partner has at most one batch in a worker
+ * and a slot is free (committing what finishes meanwhile). NULL: the partner is held (or out of memory). */
 static bd_inflight *batch_for(bd_agent *a, bd_inbox *in, uint64_t bytes)
 {
-    bd_inflight *f = slot_of(a, in->partner->name);
-    if (f && !f->running && fits(f, bytes))
-        return f;
-    if (f && !f->running)
-        launch(a, f);
-    while (slot_of(a, in->partner->name) || !free_slot(a))
+    const char *p = in->partner->name;
+    for (;;) {
+        bd_inflight *next = slot_of(a, p, 1);
+        if (next && fits(next, bytes))
+            return next;
+        if (next && !slot_of(a, p, 0)) {
+            launch(a, next); /* full (or sealed), and nothing before it */
+            continue;
+        }
+        if (!next && free_slot(a))
+            break;
         bd_dispatch_reap(a, 1);
+    }
     if (bd_dispatch_held(a, in->partner)) {
         a->next_claim_retry = a->next_claim_retry > 0 ? a->next_claim_retry : bd_monotonic() + a->cfg->retry_interval;
         return NULL; /* the partner's previous file failed meanwhile: this one stays claimed and follows it */
     }
-    f = new_slot(a, in);
+    bd_inflight *f = new_slot(a, in);
     if (!f)
-        log_error("partner %s: out of memory for a worker batch; the file stays claimed", in->partner->name);
+        log_error("partner %s: out of memory for a worker batch; the file stays claimed", p);
     return f;
 }
 
@@ -562,6 +609,8 @@ void bd_dispatch_start(bd_agent *a, bd_inbox *in, const char *claim_id, const ch
     f->run[f->nrun++] = &sf->job;
     f->bytes += bytes == UINT64_MAX ? BD_BATCH_BYTES_MAX : bytes;
     a->report_dirty = 1;
-    if (!fits(f, 0) || bytes > BD_BATCH_FILE_MAX)
-        launch(a, f); /* full, or a large file: it runs alone */
+    if (bytes > BD_BATCH_FILE_MAX)
+        f->sealed = 1; /* a large file runs alone */
+    if (!fits(f, 0) && !slot_of(a, in->partner->name, 0))
+        launch(a, f); /* full, and nothing before it; else it starts when the batch before it has run */
 }

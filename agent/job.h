@@ -45,6 +45,7 @@ typedef struct bd_job {
     volatile uint64_t *progress; /* worker: the line being parsed, shared with the supervisor */
     int input_fd;                /* > 0: the claimed file, opened by the supervisor (workers may run as `user`) */
     int trace_fd;                /* plugin-test: write every emitted record as a JSON line here (0: off) */
+    int64_t names_after_ms;      /* outbox names take a later time (the batch before, staged, not yet published) */
 
     /* results */
     bd_job_outcome outcome;

@@ -189,8 +189,15 @@ int bd_outbox_write_record(bd_outbox_writer *w, const char *ourid, const bd_segs
 }
 
 /* The names hold the time in ms. Files of one batch are staged before any is published, so a worker never
- * hands out the same ms twice; a published name is seen by access(). */
+ * hands out the same ms twice; a published name is seen by access(), and the names of the batch before, which
+ * may still be staged while this one runs, are passed in (bd_outbox_names_after). */
 static int64_t last_final_ms;
+
+void bd_outbox_names_after(int64_t ms)
+{
+    if (ms > last_final_ms)
+        last_final_ms = ms;
+}
 
 static int choose_final_names(bd_outbox_writer *w, const char *partner, int64_t dpid, int full,
                               bd_outbox_result *res)
@@ -207,8 +214,10 @@ static int choose_final_names(bd_outbox_writer *w, const char *partner, int64_t 
             bd_fmt(res->final_data, sizeof res->final_data, "%s.sync%s", root, ext) < 0 ||
             bd_fmt(res->final_info, sizeof res->final_info, "%s.info", root) < 0)
             return -1;
-        if (access(res->final_data, F_OK) < 0 && access(res->final_info, F_OK) < 0)
+        if (access(res->final_data, F_OK) < 0 && access(res->final_info, F_OK) < 0) {
+            res->name_ms = ms;
             return 0;
+        }
     }
 }
 

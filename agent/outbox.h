@@ -13,7 +13,11 @@ typedef struct bd_outbox_result {
     char final_data[PATH_MAX], final_info[PATH_MAX]; /* where commit renames them */
     uint64_t bytes, lines;
     char md5[33];
+    int64_t name_ms; /* the time in the final names */
 } bd_outbox_result;
+
+/* Final names of later files take a time after ms: the batch before them is staged but not published yet. */
+void bd_outbox_names_after(int64_t ms);
 
 /* Open a temp file under <outbox>/<partner>/.tmp/. */
 bd_outbox_writer *bd_outbox_open(const bd_config *cfg, const char *partner, const char *claim_id, char *err,

@@ -113,6 +113,7 @@ static int run_jobs(bd_job **jobs, int n, shared_state *sh, result_msg *msgs)
         sh->current = i;
         sh->line = 0;
         j->progress = &sh->line;
+        bd_outbox_names_after(j->names_after_ms);
         bd_job_run(j);
         if (j->out_of_memory)
             sh->out_of_memory = 1;

@@ -16,7 +16,7 @@
 typedef struct job_wire {
     int32_t partner; /* index in cfg->partners */
     int32_t truncated_is_final;
-    int64_t started_ms;
+    int64_t started_ms, names_after_ms;
     char path[PATH_MAX], name[256];
     char id[RECEIPT_FIELD(id)], agent[RECEIPT_FIELD(agent)], file[RECEIPT_FIELD(file)];
     char partner_name[RECEIPT_FIELD(partner)], source[RECEIPT_FIELD(source)];
@@ -28,6 +28,7 @@ static void encode(const bd_job *j, job_wire *w)
     w->partner = (int32_t)(j->partner - j->cfg->partners);
     w->truncated_is_final = j->truncated_is_final;
     w->started_ms = j->r.started_ms;
+    w->names_after_ms = j->names_after_ms;
     snprintf(w->path, sizeof w->path, "%s", j->path);
     snprintf(w->name, sizeof w->name, "%s", j->name);
     memcpy(w->id, j->r.id, sizeof w->id);
@@ -105,7 +106,8 @@ static void decode(bd_job *j, job_wire *w, const bd_config *cfg, const bd_plugin
 {
     w->path[sizeof w->path - 1] = w->name[sizeof w->name - 1] = '\0';
     *j = (bd_job){.cfg = cfg, .partner = &cfg->partners[w->partner], .plugins = plugins, .ms = ms,
-                  .path = w->path, .name = w->name, .truncated_is_final = w->truncated_is_final, .input_fd = fd};
+                  .path = w->path, .name = w->name, .truncated_is_final = w->truncated_is_final, .input_fd = fd,
+                  .names_after_ms = w->names_after_ms};
     memcpy(j->r.id, w->id, sizeof j->r.id);
     memcpy(j->r.agent, w->agent, sizeof j->r.agent);
     memcpy(j->r.file, w->file, sizeof j->r.file);

@@ -176,6 +176,28 @@ ok $? "with room again (reload), the file is processed"
 grep -q "claiming again" "$T/agent.log"; ok $? "and the log says so"
 kill -TERM "$AGENT"; wait "$AGENT"
 
+# --- a batch whose commit fails while the partner's next batch parses: that batch waits too; nothing is lost or
+#     processed twice (the files arrive together, so they form batches, and the next one starts early)
+rm -rf "$T/batch_src"; mkdir -p "$T/batch_src"
+for i in $(seq 1 130); do trait; cp "$T/src/$f" "$T/batch_src/$f"; done
+: > "$FAULTS.log"
+set_faults "rename /outbox/acme/ftp_acme EIO"
+start
+mv "$T/batch_src/"* "$T/inbox/"
+WAIT=$((10 * SLOW)) wait_for injected rename /outbox/acme/ftp_acme
+ok $? "batches: the commit's renames fail"
+sleep 1
+alive; ok $? "batches: the agent stays up"
+set_faults ""
+nothing_waits() { [ -z "$(find "$T/inbox" "$T/state/claims/acme" -type f)" ]; }
+WAIT=$((30 * SLOW)) wait_for nothing_waits
+ok $? "batches: once the fault clears, every file is processed and no claim is left"
+is "$(for g in $(ls "$T/src" | tail -n 130); do nreceipts "$g"; done | sort | uniq -c | awk '{$1=$1; print}')" "130 1" \
+    "batches: each of the 130 files has exactly one receipt"
+is "$(for g in $(ls "$T/src" | tail -n 130); do r "$g" .status; done | sort | uniq -c | awk '{$1=$1; print}')" "130 ok" \
+    "batches: all ok"
+kill -TERM "$AGENT"; wait "$AGENT"
+
 # --- a real full file system (tmpfs), when this machine lets us mount one
 if mkdir -p "$T/small" && mount -t tmpfs -o size=2m tmpfs "$T/small" 2>/dev/null; then
     rm -rf "$T/inbox" "$T/state" "$T/outbox" "$T/log"; mkdir -p "$T/inbox"
