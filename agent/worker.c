@@ -376,9 +376,9 @@ void bd_worker_release(bd_job *j)
     j->batch_abort = NULL;
 }
 
-static void fail_job(const bd_config *cfg, bd_job *j, const char *why, pid_t worker)
+/* The file a dead worker was on fails (its staged files are already removed with the batch's). */
+static void fail_job(bd_job *j, const char *why)
 {
-    remove_staged(cfg, j, worker);
     j->r.started_ms = j->r.started_ms ? j->r.started_ms : bd_now_ms();
     bd_job_hash_input(j);
     bd_job_fail(j, BD_JOB_FAILED, why);
@@ -410,7 +410,7 @@ static void judge_death(const bd_config *cfg, worker_handle *w, int timed_out)
         remove_staged(cfg, w->jobs[i], w->pid);
     char why[512];
     describe_death(cfg, j, w->sh, status, timed_out, why, sizeof why);
-    fail_job(cfg, j, why, w->pid);
+    fail_job(j, why);
     j->ran = 1;
     j->fault = timed_out ? BD_FAULT_TIMEOUT : BD_FAULT_CRASH;
     if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP) {
@@ -484,17 +484,17 @@ static int by_value(const void *a, const void *b)
  * ledger, inotify, other workers' channels, whose EOF those workers wait for). */
 static void close_other_fds(int res_fd, int cmd_fd, bd_job **jobs, int n)
 {
-    int keep[2 + 2 * 64 + 1], nk = 0;
+    int keep[2 + 2 * 64], nk = 0;
+    if (n > 64)
+        return; /* not a dispatcher batch: keep everything */
     keep[nk++] = res_fd;
     keep[nk++] = cmd_fd;
-    for (int i = 0; i < n && nk + 2 < (int)(sizeof keep / sizeof keep[0]); i++) {
+    for (int i = 0; i < n; i++) {
         if (jobs[i]->input_fd > 2)
             keep[nk++] = jobs[i]->input_fd;
         if (jobs[i]->trace_fd > 2)
             keep[nk++] = jobs[i]->trace_fd;
     }
-    if (n > 64)
-        return; /* not a dispatcher batch: keep everything */
     qsort(keep, (size_t)nk, sizeof keep[0], by_value);
     unsigned lo = 3;
     for (int i = 0; i < nk; i++) {
