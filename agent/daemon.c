@@ -238,8 +238,11 @@ static void requeue_claim(const bd_inbox *cin, const char *claim_id, const char 
 {
     bd_agent *a = arg;
     bd_inbox *in = (bd_inbox *)cin;
+    struct stat st;
     if (a->stopping || bd_dispatch_has_claim(a, claim_id) || bd_dispatch_held(a, in->partner))
         return; /* already in a worker, or an earlier file of the partner waits for its retry */
+    if (lstat(claim_path, &st) < 0 && errno == ENOENT)
+        return; /* committed since the folder was listed: taking an earlier claim of the list waited for a worker */
     if (!in->remote)
         log_info("partner %s: resuming %s (claim %s)", in->partner->name, name, claim_id);
     process_claim(a, in, claim_id, claim_path, name, 0);
@@ -420,7 +423,7 @@ static void once_fetch(bd_agent *a, bd_fetcher *fs, size_t *nf)
         if (!p->remote)
             continue;
         bd_fetcher *f = &fs[(*nf)++];
-        if (bd_fetcher_init(f, a->cfg, p) < 0 || bd_fetcher_finish_done(f) < 0 || bd_fetcher_round(f) < 0) {
+        if (bd_fetcher_init(f, a->cfg, p, NULL) < 0 || bd_fetcher_finish_done(f) < 0 || bd_fetcher_round(f) < 0) {
             a->internal_errors++;
             continue;
         }
@@ -445,8 +448,15 @@ static void once_finish_remote(bd_agent *a, bd_fetcher *fs, size_t nf)
     for (size_t i = 0; i < a->cfg->npartners; i++) {
         const bd_partner *p = &a->cfg->partners[i];
         bd_pusher u;
-        if (!p->remote_outbox || bd_pusher_init(&u, a->cfg, p) < 0)
+        if (!p->remote_outbox)
             continue;
+        if (bd_pusher_init(&u, a->cfg, p, NULL) < 0) {
+            log_error("partner %s: cannot set up the pusher: %s; the outbox stays queued for the next run", p->name,
+                      strerror(errno));
+            a->internal_errors++;
+            bd_pusher_free(&u);
+            continue;
+        }
         if (bd_pusher_round(&u) != 0) {
             log_error("partner %s: some outbox files could not be pushed; they stay queued for the next run",
                       p->name);

@@ -6,6 +6,7 @@
 #include "fsutil.h"
 #include "inbox.h"
 #include "log.h"
+#include "remote_lock.h"
 #include "remote_publish.h"
 #include "shared_stats.h"
 #include "strutil.h"
@@ -18,9 +19,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p)
+int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p, const volatile sig_atomic_t *stop)
 {
     memset(f, 0, sizeof *f);
+    f->lock_fd = -1;
+    f->stop = stop;
     f->cfg = cfg;
     f->p = p;
     f->r = p->remote;
@@ -35,8 +38,10 @@ int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p)
     for (size_t i = 0; i < 3; i++)
         if (bd_mkdir_p(dirs[i], 0750) < 0)
             return -1;
-    f->pending = calloc(BD_FETCH_PUBLISH_MAX, sizeof *f->pending);
-    return f->pending ? 0 : -1;
+    if (!(f->pending = calloc(BD_FETCH_PUBLISH_MAX, sizeof *f->pending)))
+        return -1;
+    f->lock_fd = bd_remote_lock(cfg, p, "fetch", stop);
+    return f->lock_fd < 0 ? -1 : 0;
 }
 
 void bd_fetcher_free(bd_fetcher *f)
@@ -51,6 +56,9 @@ void bd_fetcher_free(bd_fetcher *f)
     free(f->items);
     f->items = NULL;
     f->n = f->cap = 0;
+    if (f->lock_fd >= 0)
+        close(f->lock_fd); /* after the pending downloads are queued: the next fetcher finds them in ready/ */
+    f->lock_fd = -1;
 }
 
 /* ---------------------------------------------------------------- the session */
@@ -237,6 +245,12 @@ static int take_file(bd_fetcher *f, bd_fetch_item *it)
 
 /* ---------------------------------------------------------------- recovery */
 
+/* SIGTERM (the supervisor stops, or died): claims not downloaded yet are recovered by the next fetcher. */
+static int stopping(const bd_fetcher *f)
+{
+    return f->stop && *f->stop;
+}
+
 static int64_t claim_ms(const char *id)
 {
     return id[0] == 'c' ? strtoll(id + 1, NULL, 10) : 0;
@@ -252,7 +266,7 @@ static int recover_own(bd_fetcher *f)
     if (c != BD_SFTP_OK)
         return failed(f, c, "listing the claim folder", err), -1;
     int rc = 0;
-    for (size_t i = 0; i < n && rc >= 0; i++) {
+    for (size_t i = 0; i < n && rc >= 0 && !stopping(f); i++) {
         char id[BD_CLAIM_ID_MAX];
         const char *name;
         if (!e[i].regular || bd_claim_split(e[i].name, id, &name) < 0 || local_has(f->ready, e[i].name) ||
@@ -425,7 +439,7 @@ int bd_fetcher_round(bd_fetcher *f)
         return 0; /* listed (the backlog stays visible), not downloaded */
     double now = bd_monotonic();
     int rc = 0;
-    for (size_t i = 0; i < f->n && rc == 0; i++) {
+    for (size_t i = 0; i < f->n && rc == 0 && !stopping(f); i++) {
         if (!ready(f, &f->items[i], now))
             continue;
         if (take_file(f, &f->items[i]) >= 0)

@@ -1,6 +1,7 @@
 /* remote_fetch.h: the fetcher of a remote SFTP inbox: list, wait for stability, claim on the server, download. */
 #ifndef BD_REMOTE_FETCH_H
 #define BD_REMOTE_FETCH_H
+#include <signal.h>
 #include "conf.h"
 #include "diskguard.h"
 #include "remote_link.h"
@@ -36,9 +37,13 @@ typedef struct bd_fetcher {
     struct bd_fetch_part *pending; /* downloads waiting for their group's fsyncs (remote_publish.c) */
     size_t npending;
     bd_disk_state disk; /* no downloads while state_dir is below min_free_space */
+    const volatile sig_atomic_t *stop; /* set by SIGTERM in a fetcher process: end the round early (NULL: never) */
+    int lock_fd;                       /* the partner's fetch lock (remote_lock.h), -1 when not held */
 } bd_fetcher;
 
-int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p);
+/* Set up the partner's fetcher; waits for its fetch lock (while a previous run's fetcher finishes, unless *stop
+ * becomes set: then -1). bd_fetcher_free is needed after a failure too. */
+int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p, const volatile sig_atomic_t *stop);
 void bd_fetcher_free(bd_fetcher *f);
 /* Connect if needed (respecting the back-off). 1 = connected, 0 = not now. */
 int bd_fetcher_connect(bd_fetcher *f);

@@ -49,8 +49,10 @@ static void nap(double seconds)
 static void fetch_loop(const bd_config *cfg, const bd_partner *p)
 {
     bd_fetcher f;
-    if (bd_fetcher_init(&f, cfg, p) < 0) {
-        log_error("partner %s: cannot set up the fetcher: %s", p->name, strerror(errno));
+    if (bd_fetcher_init(&f, cfg, p, &child_stop) < 0) {
+        if (!child_stop)
+            log_error("partner %s: cannot set up the fetcher: %s", p->name, strerror(errno));
+        bd_fetcher_free(&f);
         return;
     }
     double next_list = 0;
@@ -72,8 +74,10 @@ static void fetch_loop(const bd_config *cfg, const bd_partner *p)
 static void push_loop(const bd_config *cfg, const bd_partner *p)
 {
     bd_pusher u;
-    if (bd_pusher_init(&u, cfg, p) < 0) {
-        log_error("partner %s: cannot set up the pusher: %s", p->name, strerror(errno));
+    if (bd_pusher_init(&u, cfg, p, &child_stop) < 0) {
+        if (!child_stop)
+            log_error("partner %s: cannot set up the pusher: %s", p->name, strerror(errno));
+        bd_pusher_free(&u);
         return;
     }
     while (!child_stop) {

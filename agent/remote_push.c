@@ -3,6 +3,7 @@
 #include "remote_push.h"
 #include "fsutil.h"
 #include "inbox.h"
+#include "remote_lock.h"
 #include "log.h"
 #include "shared_stats.h"
 #include "strutil.h"
@@ -13,21 +14,28 @@
 #include <string.h>
 #include <unistd.h>
 
-int bd_pusher_init(bd_pusher *u, const bd_config *cfg, const bd_partner *p)
+int bd_pusher_init(bd_pusher *u, const bd_config *cfg, const bd_partner *p, const volatile sig_atomic_t *stop)
 {
     memset(u, 0, sizeof *u);
+    u->lock_fd = -1;
     u->cfg = cfg;
     u->p = p;
     u->r = p->remote_outbox;
     bd_link_init(&u->link, cfg, p->remote_outbox, p->name);
     if (bd_remote_dir(u->queue, sizeof u->queue, cfg, p, "push") < 0)
         return -1;
-    return bd_mkdir_p(u->queue, 0750);
+    if (bd_mkdir_p(u->queue, 0750) < 0)
+        return -1;
+    u->lock_fd = bd_remote_lock(cfg, p, "push", stop);
+    return u->lock_fd < 0 ? -1 : 0;
 }
 
 void bd_pusher_free(bd_pusher *u)
 {
     bd_link_close(&u->link);
+    if (u->lock_fd >= 0)
+        close(u->lock_fd);
+    u->lock_fd = -1;
 }
 
 static int connect_pusher(bd_pusher *u)

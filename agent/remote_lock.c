@@ -1,0 +1,63 @@
+/* remote_lock.c: one fetcher and one pusher per partner and state_dir at a time, across restarts, as flock(2)ed files. */
+#include "config.h"
+#include "remote_lock.h"
+#include "fsutil.h"
+#include "inbox.h"
+#include "log.h"
+#include "strutil.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Without a stop flag (`once`), how long to wait for the holder before giving up. */
+#define BD_REMOTE_LOCK_WAIT_MAX 60
+
+static int open_lock_file(const bd_config *cfg, const bd_partner *p, const char *role, char *path, size_t len)
+{
+    char name[32], dir[PATH_MAX];
+    if (bd_fmt(name, sizeof name, "%s.lock", role) < 0 || bd_remote_dir(path, len, cfg, p, name) < 0 ||
+        bd_dirname(dir, sizeof dir, path) < 0 || bd_mkdir_p(dir, 0750) < 0)
+        return -1;
+    return open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+}
+
+int bd_remote_lock(const bd_config *cfg, const bd_partner *p, const char *role, const volatile sig_atomic_t *stop)
+{
+    char path[PATH_MAX];
+    int fd = open_lock_file(cfg, p, role, path, sizeof path);
+    if (fd < 0) {
+        log_error("partner %s: cannot open the %s lock under %s/remote: %s", p->name, role, cfg->state_dir,
+                  strerror(errno));
+        return -1;
+    }
+    int waited = 0;
+    double give_up = bd_monotonic() + BD_REMOTE_LOCK_WAIT_MAX;
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            log_error("partner %s: cannot lock %s: %s", p->name, path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (!waited++)
+            log_info("partner %s: waiting for the %s process of a previous run to finish (it holds %s)", p->name,
+                     role, path);
+        if (stop ? *stop : bd_monotonic() > give_up) {
+            if (!stop)
+                log_error("partner %s: another process still holds %s after %d s: is a `batchdrop run` using this "
+                          "state_dir? Stop it first; the partner's remote files wait for the next run", p->name, path,
+                          BD_REMOTE_LOCK_WAIT_MAX);
+            close(fd);
+            errno = EWOULDBLOCK;
+            return -1;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (waited)
+        log_info("partner %s: the previous %s process is gone; going on", p->name, role);
+    return fd;
+}
