@@ -2,7 +2,6 @@
 #include "config.h"
 #include "remote_lock.h"
 #include "fsutil.h"
-#include "inbox.h"
 #include "log.h"
 #include "strutil.h"
 #include <errno.h>
@@ -18,9 +17,9 @@
 
 static int open_lock_file(const bd_config *cfg, const bd_partner *p, const char *role, char *path, size_t len)
 {
-    char name[32], dir[PATH_MAX];
-    if (bd_fmt(name, sizeof name, "%s.lock", role) < 0 || bd_remote_dir(path, len, cfg, p, name) < 0 ||
-        bd_dirname(dir, sizeof dir, path) < 0 || bd_mkdir_p(dir, 0750) < 0)
+    char dir[PATH_MAX];
+    if (bd_fmt(dir, sizeof dir, "%s/locks", cfg->state_dir) < 0 || bd_mkdir_p(dir, 0750) < 0 ||
+        bd_fmt(path, len, "%s/%s-%s.lock", dir, role, p->name) < 0)
         return -1;
     return open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 }
@@ -30,7 +29,7 @@ int bd_remote_lock(const bd_config *cfg, const bd_partner *p, const char *role, 
     char path[PATH_MAX];
     int fd = open_lock_file(cfg, p, role, path, sizeof path);
     if (fd < 0) {
-        log_error("partner %s: cannot open the %s lock under %s/remote: %s", p->name, role, cfg->state_dir,
+        log_error("partner %s: cannot open the %s lock under %s/locks: %s", p->name, role, cfg->state_dir,
                   strerror(errno));
         return -1;
     }

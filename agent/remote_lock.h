@@ -4,7 +4,7 @@
 #include "conf.h"
 #include <signal.h>
 
-/* Take state_dir/remote/<partner>/<role>.lock (role "fetch" or "push"), waiting while another process holds it:
+/* Take state_dir/locks/<role>-<partner>.lock (role "fetch" or "push"), waiting while another process holds it:
  * the fetcher of a supervisor that was killed finishes its round after the new one has started, and the two
  * must not download the same claims. Returns the held fd (closed, or the process's death, releases it), or -1
  * on error or when *stop became set while waiting. Without stop (`once`) it gives up after a minute. */

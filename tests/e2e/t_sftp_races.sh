@@ -48,8 +48,8 @@ is "$(grep -c 'claimed file is gone' "$T/log/receipts.jsonl")" 0 "no receipt say
 stop_run; is $? 0 "the agent stops cleanly"
 
 # --- The fetcher of a killed supervisor finishes its round after the new one started: the two must not download the
-# same claims. The lock it holds (state_dir/remote/<partner>/fetch.lock) is held here by flock(1) instead.
-LOCK="$T/state/remote/acme/fetch.lock"
+# same claims. The lock it holds (state_dir/locks/fetch-<partner>.lock) is held here by flock(1) instead.
+LOCK="$T/state/locks/fetch-acme.lock"
 (exec 9>"$LOCK" && flock -x 9 && exec sleep 600) &
 HOLDER=$!
 BG_PIDS="$BG_PIDS $HOLDER"
