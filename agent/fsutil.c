@@ -64,6 +64,16 @@ int bd_fsync_dir(const char *dir)
     return rc;
 }
 
+int bd_fsync_close(int fd)
+{
+    int rc = fsync(fd);
+    int saved = errno;
+    if (close(fd) < 0 && rc == 0)
+        return -1; /* errno from close */
+    errno = saved;
+    return rc;
+}
+
 int bd_dirname(char *out, size_t outlen, const char *path)
 {
     const char *slash = strrchr(path, '/');

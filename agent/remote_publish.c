@@ -45,16 +45,10 @@ int bd_fetch_publish_add(bd_fetcher *f, int fd, const char *part, const char *re
 /* Make one part durable and queue it; 0, or -1 (removed). */
 static int queue_part(bd_fetcher *f, bd_fetch_part *p)
 {
-    int synced = fsync(p->fd) == 0;
-    int saved = errno;
-    if (close(p->fd) < 0 && synced) {
-        synced = 0;
-        saved = errno;
-    }
+    int synced = bd_fsync_close(p->fd) == 0;
     p->fd = -1;
     if (!synced || bd_rename_noreplace(p->part, p->ready) < 0) {
-        log_error("partner %s: cannot queue %s: %s", f->p->name, synced ? p->ready : p->part,
-                  strerror(synced ? errno : saved));
+        log_error("partner %s: cannot queue %s: %s", f->p->name, synced ? p->ready : p->part, strerror(errno));
         unlink(p->part);
         return -1;
     }

@@ -13,20 +13,10 @@
 static int kept[SYNCSET_MAX];
 static size_t nkept;
 
-static int sync_and_close(int fd)
-{
-    int rc = fsync(fd);
-    int saved = errno;
-    if (close(fd) < 0 && rc == 0)
-        return -1; /* errno from close */
-    errno = saved;
-    return rc;
-}
-
 int bd_syncset_add(int fd)
 {
     if (nkept == SYNCSET_MAX || sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0)
-        return sync_and_close(fd);
+        return bd_fsync_close(fd);
     kept[nkept++] = fd;
     return 0;
 }
@@ -35,7 +25,7 @@ int bd_syncset_flush(void)
 {
     int rc = 0, first = 0;
     for (size_t i = 0; i < nkept; i++)
-        if (sync_and_close(kept[i]) < 0 && rc == 0) {
+        if (bd_fsync_close(kept[i]) < 0 && rc == 0) {
             rc = -1;
             first = errno;
         }
