@@ -9,6 +9,7 @@
 #include "job.h"
 #include "log.h"
 #include "remote_fetch.h"
+#include "remote_proc.h"
 #include "remote_push.h"
 #include "strutil.h"
 #include "watch.h"
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -341,6 +343,8 @@ static void recover(bd_agent *a)
 /* ---------------------------------------------------------------- the loops */
 
 static void process_remote_queues(bd_agent *a, int all);
+/* once: how often the ready/ folders are listed while fetcher processes download into them */
+#define BD_ONCE_QUEUE_POLL_MS 20
 
 static int stop_requested(bd_agent *a)
 {
@@ -415,35 +419,51 @@ void bd_agent_scan_all(bd_agent *a)
             bd_inbox_scan(&a->inboxes[i]);
 }
 
-/* once: download what is complete now on every remote inbox (waiting at most `settle` for files seen changing). */
-static void once_fetch(bd_agent *a, bd_fetcher *fs, size_t *nf)
+/* once: download what is complete now on every remote inbox, one fetcher process per partner, and process the
+ * downloads as they are queued into ready/ (the commits run here while the fetchers download the next files).
+ * A partner whose fetcher cannot be forked is fetched here first (c->pid < 0). */
+static void once_fetch(bd_agent *a, bd_fetch_child *kids, size_t *nkids)
 {
+    size_t waiting;
     for (size_t i = 0; i < a->cfg->npartners; i++) {
         const bd_partner *p = &a->cfg->partners[i];
+        bd_fetch_child *c = &kids[*nkids];
         if (!p->remote)
             continue;
-        bd_fetcher *f = &fs[(*nf)++];
-        if (bd_fetcher_init(f, a->cfg, p, NULL) < 0 || bd_fetcher_finish_done(f) < 0 || bd_fetcher_round(f) < 0) {
-            a->internal_errors++;
+        (*nkids)++;
+        if (bd_fetch_child_start(c, a->cfg, p) == 0)
             continue;
-        }
-        double wait = bd_fetcher_next_stable(f);
-        if (wait >= 0 && wait <= p->remote->settle) {
-            struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) + 50000000};
-            nanosleep(&ts, NULL);
-            if (bd_fetcher_round(f) < 0)
-                a->internal_errors++;
-        }
+        log_warn("partner %s: cannot fork a fetcher process (%s); fetching first, then processing", p->name,
+                 strerror(errno));
+        if (bd_fetch_pass(a->cfg, p, NULL) < 0)
+            a->internal_errors++;
     }
+    do {
+        process_remote_queues(a, 1);
+        bd_dispatch_reap(a, 0);
+        waiting = 0;
+        for (size_t i = 0; i < *nkids; i++)
+            waiting += kids[i].pid > 0 && !bd_fetch_child_fetched(&kids[i]);
+        if (waiting) {
+            struct timespec ts = {0, BD_ONCE_QUEUE_POLL_MS * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    } while (waiting);
 }
 
 /* once: after processing, delete or move the remote sources and push the outbox. */
-static void once_finish_remote(bd_agent *a, bd_fetcher *fs, size_t nf)
+static void once_finish_remote(bd_agent *a, bd_fetch_child *kids, size_t nkids)
 {
-    for (size_t i = 0; i < nf; i++) {
-        if (bd_fetcher_finish_done(&fs[i]) < 0)
+    for (size_t i = 0; i < nkids; i++) {
+        bd_fetcher f;
+        if (kids[i].pid > 0) {
+            if (bd_fetch_child_finish(&kids[i]) < 0)
+                a->internal_errors++;
+            continue;
+        }
+        if (bd_fetcher_init(&f, a->cfg, kids[i].p, NULL) < 0 || bd_fetcher_finish_done(&f) < 0)
             a->internal_errors++;
-        bd_fetcher_free(&fs[i]);
+        bd_fetcher_free(&f);
     }
     for (size_t i = 0; i < a->cfg->npartners; i++) {
         const bd_partner *p = &a->cfg->partners[i];
@@ -468,12 +488,12 @@ static void once_finish_remote(bd_agent *a, bd_fetcher *fs, size_t nf)
 
 int bd_agent_once(bd_agent *a)
 {
-    size_t nf = 0;
-    bd_fetcher *fs = calloc(a->cfg->npartners + 1, sizeof *fs);
-    if (!fs)
+    size_t nkids = 0;
+    bd_fetch_child *kids = calloc(a->cfg->npartners + 1, sizeof *kids);
+    if (!kids)
         return 1;
     recover(a);
-    once_fetch(a, fs, &nf);
+    once_fetch(a, kids, &nkids);
     bd_agent_scan_all(a);
     for (;;) { /* passes until no file waits for its partner's previous one */
         a->deferred = 0;
@@ -484,10 +504,10 @@ int bd_agent_once(bd_agent *a)
     }
     process_remote_queues(a, 1);
     bd_dispatch_drain(a);
-    once_finish_remote(a, fs, nf);
+    once_finish_remote(a, kids, nkids);
+    free(kids);
     if ((a->mailer = bd_mailer_new()))
         bd_mailer_flush(a->mailer, a->cfg, &a->pstats);
-    free(fs);
     log_info("once: %llu ok, %llu rejected, %llu duplicate, %llu incomplete, %llu left for retry",
              (unsigned long long)a->stats.ok, (unsigned long long)a->stats.rejected,
              (unsigned long long)a->stats.duplicate, (unsigned long long)a->stats.incomplete,

@@ -3,13 +3,16 @@
 #include "remote_proc.h"
 #include "log.h"
 #include "remote_fetch.h"
+#include "remote_publish.h"
 #include "remote_push.h"
 #include "strutil.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,7 +92,29 @@ static void push_loop(const bd_config *cfg, const bd_partner *p)
     bd_pusher_free(&u);
 }
 
-static void child_main(const bd_config *cfg, const bd_child *c, pid_t parent, int close_fd)
+/* once's pass on a set-up fetcher: finish the done markers, list, download what is stable. */
+static int fetch_pass_on(bd_fetcher *f, const volatile sig_atomic_t *stop)
+{
+    int rc = bd_fetcher_finish_done(f) == 0 && bd_fetcher_round(f) == 0 ? 0 : -1;
+    double wait = rc == 0 ? bd_fetcher_next_stable(f) : -1;
+    if (wait >= 0 && wait <= f->r->settle) { /* files seen changing: one more listing once they may be stable */
+        nap(wait + 0.05);
+        if (!(stop && *stop) && bd_fetcher_round(f) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+int bd_fetch_pass(const bd_config *cfg, const bd_partner *p, const volatile sig_atomic_t *stop)
+{
+    bd_fetcher f;
+    int rc = bd_fetcher_init(&f, cfg, p, stop) == 0 ? fetch_pass_on(&f, stop) : -1;
+    bd_fetcher_free(&f); /* queues the last downloads */
+    return rc;
+}
+
+/* In a new child: signals back to default (SIGTERM stops it), and it dies with the supervisor. */
+static void child_setup(pid_t parent, int close_fd)
 {
     sigset_t none;
     struct sigaction sa;
@@ -106,6 +131,11 @@ static void child_main(const bd_config *cfg, const bd_child *c, pid_t parent, in
     if (close_fd >= 0)
         close(close_fd);
     srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+}
+
+static void child_main(const bd_config *cfg, const bd_child *c, pid_t parent, int close_fd)
+{
+    child_setup(parent, close_fd);
     if (c->kind == BD_CHILD_FETCH)
         fetch_loop(cfg, c->p);
     else
@@ -135,6 +165,97 @@ void bd_children_spawn(bd_children *cs, const bd_config *cfg, int close_fd)
         log_info("partner %s: %s process %ld started", c->p->name, c->kind == BD_CHILD_FETCH ? "fetcher" : "pusher",
                  (long)pid);
     }
+}
+
+/* The fetch child of `once`: the pass, its result byte, then the done markers (remote deletes and moves) as the
+ * supervisor's commits write them, with the same connection, until the supervisor closes its end. */
+static void fetch_child_main(const bd_config *cfg, const bd_partner *p, int fd)
+{
+    bd_fetcher f;
+    int rc = bd_fetcher_init(&f, cfg, p, &child_stop) == 0 ? fetch_pass_on(&f, &child_stop) : -1;
+    if (f.npending && bd_fetch_publish(&f) < 0)
+        rc = -1;
+    char result = rc == 0 ? '0' : '1';
+    if (write(fd, &result, 1) != 1)
+        rc = -1; /* the supervisor is gone */
+    while (rc == 0 && !child_stop) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        char c;
+        bd_fetcher_finish_done(&f); /* a failure is retried after its back-off, and by the last call */
+        int ready = poll(&pfd, 1, 50);
+        if (ready < 0 && errno != EINTR)
+            rc = -1;
+        if (ready > 0 && read(fd, &c, 1) <= 0 && errno != EINTR)
+            break; /* EOF (the supervisor writes nothing): it processed everything */
+    }
+    if (rc == 0 && !child_stop) {
+        f.done_retry_at = 0;
+        rc = bd_fetcher_finish_done(&f);
+    }
+    bd_fetcher_free(&f);
+    bd_sftp_global_cleanup();
+    _exit(rc == 0 ? 0 : 1);
+}
+
+int bd_fetch_child_start(bd_fetch_child *c, const bd_config *cfg, const bd_partner *p)
+{
+    int sv[2];
+    *c = (bd_fetch_child){.pid = -1, .fd = -1, .p = p};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -1;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        close(sv[0]);
+        close(sv[1]);
+        errno = saved;
+        return -1;
+    }
+    if (pid == 0) {
+        /* none of the supervisor's descriptors (the store, the ledger, the workers' pipes and inputs) is needed */
+        if (sv[1] > 3)
+            close_range(3, (unsigned)sv[1] - 1, 0);
+        close_range((unsigned)sv[1] + 1, ~0U, 0);
+        child_setup(parent, -1);
+        fetch_child_main(cfg, p, sv[1]);
+    }
+    close(sv[1]);
+    c->pid = pid;
+    c->fd = sv[0];
+    return 0;
+}
+
+int bd_fetch_child_fetched(bd_fetch_child *c)
+{
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    char result;
+    if (c->fetched || poll(&pfd, 1, 0) <= 0)
+        return c->fetched;
+    ssize_t n = read(c->fd, &result, 1);
+    if (n < 0 && errno == EINTR)
+        return 0;
+    c->fetched = 1;
+    c->failed = n != 1 || result != '0'; /* n == 0: it died before its pass ended */
+    return 1;
+}
+
+int bd_fetch_child_finish(bd_fetch_child *c)
+{
+    int status = 0;
+    if (c->fd >= 0)
+        close(c->fd); /* EOF: it finishes the last done markers and exits */
+    c->fd = -1;
+    while (c->pid > 0 && waitpid(c->pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            status = 1;
+            break;
+        }
+    c->pid = -1;
+    if (WIFSIGNALED(status))
+        log_error("partner %s: the fetcher process died of signal %d (%s); its claims are resumed by the next run",
+                  c->p->name, WTERMSIG(status), strsignal(WTERMSIG(status)));
+    return c->failed || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ? -1 : 0;
 }
 
 void bd_children_reap(bd_children *cs)
