@@ -172,25 +172,27 @@ void bd_children_spawn(bd_children *cs, const bd_config *cfg, int close_fd)
 static void fetch_child_main(const bd_config *cfg, const bd_partner *p, int fd)
 {
     bd_fetcher f;
-    int rc = bd_fetcher_init(&f, cfg, p, &child_stop) == 0 ? fetch_pass_on(&f, &child_stop) : -1;
-    if (f.npending && bd_fetch_publish(&f) < 0)
+    int set_up = bd_fetcher_init(&f, cfg, p, &child_stop) == 0;
+    int rc = set_up ? fetch_pass_on(&f, &child_stop) : -1;
+    if (set_up && f.npending && bd_fetch_publish(&f) < 0)
         rc = -1;
     char result = rc == 0 ? '0' : '1';
-    if (write(fd, &result, 1) != 1)
-        rc = -1; /* the supervisor is gone */
-    while (rc == 0 && !child_stop) {
+    int linked = write(fd, &result, 1) == 1; /* else the supervisor is gone */
+    /* even after a failed pass: the files it did download are processed, and their sources finished */
+    while (set_up && linked && !child_stop) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         char c;
         bd_fetcher_finish_done(&f); /* a failure is retried after its back-off, and by the last call */
         int ready = poll(&pfd, 1, 50);
         if (ready < 0 && errno != EINTR)
-            rc = -1;
+            linked = 0;
         if (ready > 0 && read(fd, &c, 1) <= 0 && errno != EINTR)
             break; /* EOF (the supervisor writes nothing): it processed everything */
     }
-    if (rc == 0 && !child_stop) {
+    if (set_up && linked && !child_stop) {
         f.done_retry_at = 0;
-        rc = bd_fetcher_finish_done(&f);
+        if (bd_fetcher_finish_done(&f) < 0)
+            rc = -1;
     }
     bd_fetcher_free(&f);
     bd_sftp_global_cleanup();
