@@ -1,11 +1,10 @@
 /* remote_lock.c: one fetcher and one pusher per partner and state_dir at a time, across restarts, as flock(2)ed files. */
 #include "config.h"
 #include "remote_lock.h"
-#include "fsutil.h"
 #include "log.h"
+#include "remote_slots.h"
 #include "strutil.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/file.h>
@@ -15,19 +14,12 @@
 /* Without a stop flag (`once`), how long to wait for the holder before giving up. */
 #define BD_REMOTE_LOCK_WAIT_MAX 60
 
-static int open_lock_file(const bd_config *cfg, const bd_partner *p, const char *role, char *path, size_t len)
-{
-    char dir[PATH_MAX];
-    if (bd_fmt(dir, sizeof dir, "%s/locks", cfg->state_dir) < 0 || bd_mkdir_p(dir, 0750) < 0 ||
-        bd_fmt(path, len, "%s/%s-%s.lock", dir, role, p->name) < 0)
-        return -1;
-    return open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-}
-
 int bd_remote_lock(const bd_config *cfg, const bd_partner *p, const char *role, const volatile sig_atomic_t *stop)
 {
-    char path[PATH_MAX];
-    int fd = open_lock_file(cfg, p, role, path, sizeof path);
+    char name[PATH_MAX], path[PATH_MAX] = "";
+    int fd = -1;
+    if (bd_fmt(name, sizeof name, "%s-%s.lock", role, p->name) == 0)
+        fd = bd_lock_file_open(cfg, name, path, sizeof path);
     if (fd < 0) {
         log_error("partner %s: cannot open the %s lock under %s/locks: %s", p->name, role, cfg->state_dir,
                   strerror(errno));

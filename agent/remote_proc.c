@@ -3,7 +3,6 @@
 #include "remote_proc.h"
 #include "log.h"
 #include "remote_fetch.h"
-#include "remote_publish.h"
 #include "remote_push.h"
 #include "strutil.h"
 #include <errno.h>
@@ -173,9 +172,7 @@ static void fetch_child_main(const bd_config *cfg, const bd_partner *p, int fd)
 {
     bd_fetcher f;
     int set_up = bd_fetcher_init(&f, cfg, p, &child_stop) == 0;
-    int rc = set_up ? fetch_pass_on(&f, &child_stop) : -1;
-    if (set_up && f.npending && bd_fetch_publish(&f) < 0)
-        rc = -1;
+    int rc = set_up ? fetch_pass_on(&f, &child_stop) : -1; /* a round queues its downloads before it returns */
     char result = rc == 0 ? '0' : '1';
     int linked = write(fd, &result, 1) == 1; /* else the supervisor is gone */
     /* even after a failed pass: the files it did download are processed, and their sources finished */

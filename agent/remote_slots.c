@@ -9,16 +9,23 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+int bd_lock_file_open(const bd_config *cfg, const char *name, char *path, size_t len)
+{
+    char dir[PATH_MAX];
+    if (bd_fmt(dir, sizeof dir, "%s/locks", cfg->state_dir) < 0 || bd_mkdir_p(dir, 0750) < 0 ||
+        bd_fmt(path, len, "%s/%s", dir, name) < 0)
+        return -1;
+    return open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+}
+
 int bd_slot_take(bd_slot *slot, const bd_config *cfg, const bd_remote *r)
 {
-    char dir[PATH_MAX], path[PATH_MAX];
+    char name[PATH_MAX], path[PATH_MAX];
     slot->fd = -1;
-    if (bd_fmt(dir, sizeof dir, "%s/locks", cfg->state_dir) < 0 || bd_mkdir_p(dir, 0750) < 0)
-        return -1;
     for (int i = 0; i < r->max_sessions; i++) {
-        if (bd_fmt(path, sizeof path, "%s/sftp-%s-%d.%d", dir, r->host, r->port, i) < 0)
+        if (bd_fmt(name, sizeof name, "sftp-%s-%d.%d", r->host, r->port, i) < 0)
             return -1;
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+        int fd = bd_lock_file_open(cfg, name, path, sizeof path);
         if (fd < 0)
             return -1;
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) {

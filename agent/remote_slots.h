@@ -1,4 +1,4 @@
-/* remote_slots.h: cap this agent's concurrent SFTP sessions per host (max_sessions) with lock files. */
+/* remote_slots.h: cap this agent's concurrent SFTP sessions per host (max_sessions) with lock files in state_dir/locks. */
 #ifndef BD_REMOTE_SLOTS_H
 #define BD_REMOTE_SLOTS_H
 #include "conf.h"
@@ -11,4 +11,6 @@ typedef struct bd_slot {
  * 0 = held, 1 = all busy (try again later), -1 = error. Works across processes. */
 int bd_slot_take(bd_slot *slot, const bd_config *cfg, const bd_remote *r);
 void bd_slot_release(bd_slot *slot);
+/* Open (creating) the lock file state_dir/locks/<name>, its path into path: an fd, or -1 with errno. */
+int bd_lock_file_open(const bd_config *cfg, const char *name, char *path, size_t len);
 #endif
