@@ -121,6 +121,8 @@ static int setup_outputs(bd_job *j)
     char err[512];
     j->per_user = bd_idcount_new(1);
     j->users = bd_idcount_new(0);
+    bd_lookup_batch_size_for(&j->lookups, j->cfg->plugin_memory_limit);
+    bd_lookup_batch_size_for(&j->handed, j->cfg->plugin_memory_limit);
     if (!j->per_user || !j->users) {
         finish_as(j, BD_JOB_RETRY, "out of memory");
         return -1;

@@ -19,13 +19,26 @@ static int reserve(void **buf, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+void bd_lookup_batch_size_for(bd_lookup_batch *b, uint64_t memory_limit)
+{
+    uint64_t records = memory_limit / BD_LOOKUP_BATCH_MEMORY_SHARE / BD_LOOKUP_BATCH_BYTES_PER_RECORD;
+    if (memory_limit == 0 || records > BD_LOOKUP_BATCH_RECORDS_MAX)
+        records = BD_LOOKUP_BATCH_RECORDS_MAX;
+    if (records < BD_LOOKUP_BATCH_RECORDS_MIN)
+        records = BD_LOOKUP_BATCH_RECORDS_MIN;
+    b->max_records = (size_t)records;
+    b->max_bytes = (size_t)records * (BD_LOOKUP_BATCH_BYTES_PER_RECORD / 2);
+}
+
 static int ensure_records(bd_lookup_batch *b)
 {
     if (b->rec)
         return 0;
-    b->rec = malloc(BD_LOOKUP_BATCH_RECORDS * sizeof *b->rec);
-    b->keys = malloc(BD_LOOKUP_BATCH_RECORDS * sizeof *b->keys);
-    b->results = malloc(BD_LOOKUP_BATCH_RECORDS * sizeof *b->results);
+    if (!b->max_records)
+        bd_lookup_batch_size_for(b, 0);
+    b->rec = malloc(b->max_records * sizeof *b->rec);
+    b->keys = malloc(b->max_records * sizeof *b->keys);
+    b->results = malloc(b->max_records * sizeof *b->results);
     return b->rec && b->keys && b->results ? 0 : -1;
 }
 
@@ -58,7 +71,7 @@ int bd_lookup_batch_add(bd_lookup_batch *b, uint64_t line, int64_t dpid, const c
 
 int bd_lookup_batch_full(const bd_lookup_batch *b)
 {
-    return b->n >= BD_LOOKUP_BATCH_RECORDS || b->ids_used + b->segs_used * sizeof *b->segs >= BD_LOOKUP_BATCH_BYTES;
+    return b->n >= b->max_records || b->ids_used + b->segs_used * sizeof *b->segs >= b->max_bytes;
 }
 
 const bd_match_key *bd_lookup_batch_keys(bd_lookup_batch *b)
@@ -92,5 +105,5 @@ void bd_lookup_batch_free(bd_lookup_batch *b)
     free(b->results);
     free(b->ids);
     free(b->segs);
-    *b = (bd_lookup_batch){0};
+    *b = (bd_lookup_batch){.max_records = b->max_records, .max_bytes = b->max_bytes};
 }

@@ -26,6 +26,10 @@ typedef struct lmdb_store {
 typedef struct lmdb_reader {
     bd_matchstore *ms; /* must come first: the dispatcher reads it */
     MDB_txn *txn;
+    MDB_cursor *cur;  /* lookup_many's: positioned where its last key was */
+    struct sort_entry *order; /* lookup_many's keys in B-tree order, then as many entries of sort buffer */
+    size_t order_cap;
+    size_t radix_count[8][256]; /* the radix sort's per-byte histograms */
 } lmdb_reader;
 
 /* A batch collects its puts and writes them to the B-tree in key order: sorted inserts touch each page once,
@@ -72,20 +76,13 @@ static bd_matchreader *lmdb_reader_open(bd_matchstore *ms, char *err, size_t err
     return (bd_matchreader *)r;
 }
 
-static int lmdb_lookup(bd_matchreader *rd, int64_t dpid, const char *id, size_t len, char ours[BD_OURID_LEN + 1])
+/* Follow a value to our ID: 'U' holds it, 'L' names another key (looked up with mdb_get, at most
+ * BD_MATCH_MAX_HOPS links). 1 found, 0 no match, -1 store error. */
+static int resolve_value(lmdb_reader *r, MDB_val v, char ours[BD_OURID_LEN + 1])
 {
-    lmdb_reader *r = (lmdb_reader *)rd;
     lmdb_store *s = (lmdb_store *)r->ms;
     unsigned char key[KEY_MAX];
-    if (len == 0 || len > BD_MATCH_MAX_ID)
-        return 0;
-    MDB_val k = {make_key(key, dpid, id, len), key}, v;
     for (int hop = 0; hop < BD_MATCH_MAX_HOPS; hop++) {
-        int rc = mdb_get(r->txn, s->dbi, &k, &v);
-        if (rc == MDB_NOTFOUND)
-            return 0;
-        if (rc)
-            return -1;
         const unsigned char *val = v.mv_data;
         if (v.mv_size == 1 + BD_OURID_LEN && val[0] == 'U') {
             memcpy(ours, val + 1, BD_OURID_LEN);
@@ -95,16 +92,141 @@ static int lmdb_lookup(bd_matchreader *rd, int64_t dpid, const char *id, size_t 
         if (v.mv_size < 1 + 8 + 1 || v.mv_size > 1 + KEY_MAX || val[0] != 'L')
             return -1; /* not something this code wrote */
         memcpy(key, val + 1, v.mv_size - 1);
-        k.mv_size = v.mv_size - 1;
-        k.mv_data = key;
+        MDB_val k = {v.mv_size - 1, key};
+        int rc = mdb_get(r->txn, s->dbi, &k, &v);
+        if (rc == MDB_NOTFOUND)
+            return 0;
+        if (rc)
+            return -1;
     }
     return 0; /* a chain longer than BD_MATCH_MAX_HOPS (or a loop) resolves to nothing */
+}
+
+static int lmdb_lookup(bd_matchreader *rd, int64_t dpid, const char *id, size_t len, char ours[BD_OURID_LEN + 1])
+{
+    lmdb_reader *r = (lmdb_reader *)rd;
+    lmdb_store *s = (lmdb_store *)r->ms;
+    unsigned char key[KEY_MAX];
+    if (len == 0 || len > BD_MATCH_MAX_ID)
+        return 0;
+    MDB_val k = {make_key(key, dpid, id, len), key}, v;
+    int rc = mdb_get(r->txn, s->dbi, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return rc ? -1 : resolve_value(r, v, ours);
+}
+
+/* A batch key's place in B-tree order, near enough: its DPID, then its first 8 ID bytes (big-endian, zero-padded).
+ * Keys that share both stay in batch order; the exact order does not matter, only that the cursor moves forward. */
+typedef struct sort_entry {
+    uint64_t dpid, prefix;
+    uint32_t index;
+} sort_entry;
+
+static int sort_entry_cmp(const void *a, const void *b)
+{
+    const sort_entry *x = a, *y = b;
+    if (x->dpid != y->dpid)
+        return x->dpid < y->dpid ? -1 : 1;
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+static uint64_t id_prefix(const char *id, size_t len)
+{
+    uint64_t p = 0;
+    for (size_t i = 0; i < 8; i++)
+        p = p << 8 | (i < len ? (unsigned char)id[i] : 0);
+    return p;
+}
+
+/* LSD radix sort of a[0..n) by prefix, through tmp (n entries), a byte at a time; a byte that all keys share costs
+ * no pass. Stable, so equal prefixes stay in batch order. */
+static void radix_sort_by_prefix(sort_entry *a, sort_entry *tmp, size_t n, size_t count[8][256])
+{
+    memset(count, 0, 8 * sizeof count[0]);
+    for (size_t i = 0; i < n; i++)
+        for (int byte = 0; byte < 8; byte++)
+            count[byte][(a[i].prefix >> (8 * byte)) & 0xff]++;
+    for (int byte = 0; byte < 8; byte++) {
+        size_t *c = count[byte], pos = 0;
+        if (c[(a[0].prefix >> (8 * byte)) & 0xff] == n)
+            continue; /* one value for every key */
+        for (int v = 0; v < 256; v++) {
+            size_t k = c[v];
+            c[v] = pos;
+            pos += k;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[c[(a[i].prefix >> (8 * byte)) & 0xff]++] = a[i];
+        memcpy(a, tmp, n * sizeof *a);
+    }
+}
+
+/* The batch's keys sorted in B-tree order: a cursor that moves forward finds the next key in the leaf it is on,
+ * or descends through branch pages that the previous key left in the CPU cache. Keys of one DPID (the usual
+ * case) are radix-sorted; a batch that mixes DPIDs is sorted with qsort. 0, or -1 out of memory. */
+static int sort_batch(lmdb_reader *r, const bd_match_key *keys, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (n > r->order_cap) {
+        sort_entry *o = realloc(r->order, 2 * n * sizeof *o); /* the second half: the radix sort's buffer */
+        if (!o)
+            return -1;
+        r->order = o;
+        r->order_cap = n;
+    }
+    int one_dpid = 1;
+    for (size_t i = 0; i < n; i++) {
+        r->order[i] = (sort_entry){(uint64_t)keys[i].dpid, id_prefix(keys[i].id, keys[i].id_len), (uint32_t)i};
+        one_dpid &= keys[i].dpid == keys[0].dpid;
+    }
+    if (one_dpid)
+        radix_sort_by_prefix(r->order, r->order + n, n, r->radix_count);
+    else
+        qsort(r->order, n, sizeof *r->order, sort_entry_cmp);
+    return 0;
+}
+
+static int lookup_one_at_cursor(lmdb_reader *r, const bd_match_key *key, bd_match_result *res)
+{
+    unsigned char kb[KEY_MAX];
+    res->found = 0;
+    if (key->id_len == 0 || key->id_len > BD_MATCH_MAX_ID)
+        return 0;
+    MDB_val k = {make_key(kb, key->dpid, key->id, key->id_len), kb}, v;
+    int rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return -1;
+    rc = resolve_value(r, v, res->ours);
+    res->found = rc == 1;
+    return rc < 0 ? -1 : 0;
+}
+
+static int lmdb_lookup_many(bd_matchreader *rd, const bd_match_key *keys, bd_match_result *results, size_t n)
+{
+    lmdb_reader *r = (lmdb_reader *)rd;
+    if (n > UINT32_MAX || sort_batch(r, keys, n) < 0)
+        return -1;
+    if (!r->cur && mdb_cursor_open(r->txn, ((lmdb_store *)r->ms)->dbi, &r->cur))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (lookup_one_at_cursor(r, &keys[r->order[i].index], &results[r->order[i].index]) < 0)
+            return -1;
+    return 0;
 }
 
 static void lmdb_reader_close(bd_matchreader *rd)
 {
     lmdb_reader *r = (lmdb_reader *)rd;
+    if (r->cur)
+        mdb_cursor_close(r->cur);
     mdb_txn_abort(r->txn);
+    free(r->order);
     free(r);
 }
 
@@ -267,6 +389,7 @@ static const bd_matchstore_ops lmdb_ops = {
     .batch_abort = lmdb_batch_abort,
     .count = lmdb_count,
     .close = lmdb_close,
+    .lookup_many = lmdb_lookup_many,
 };
 
 static int open_env(lmdb_store *s, const char *dir, uint64_t map_size, char *err, size_t errlen)

@@ -3,29 +3,35 @@
 #include "sketch.h"
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+
+#define CMS_BLOCK_CELLS (BD_CMS_ROWS * BD_CMS_CELLS_PER_ROW) /* 16 counters: 64 bytes */
+_Static_assert(BD_CMS_CELLS_PER_ROW == 4, "cms_cell picks a row's cell with 2 bits");
+#define CMS_BLOCKS (BD_CMS_ROWS * BD_CMS_WIDTH / CMS_BLOCK_CELLS)
 
 struct bd_cms {
-    uint32_t *rows[BD_CMS_ROWS];
+    uint32_t *cells; /* CMS_BLOCKS blocks of CMS_BLOCK_CELLS counters, 64-byte aligned */
 };
 
 bd_cms *bd_cms_new(void)
 {
     bd_cms *s = calloc(1, sizeof *s);
-    if (!s)
+    size_t bytes = (size_t)CMS_BLOCKS * CMS_BLOCK_CELLS * sizeof(uint32_t);
+    if (!s || !(s->cells = aligned_alloc(64, bytes))) {
+        free(s);
         return NULL;
-    for (int r = 0; r < BD_CMS_ROWS; r++)
-        if (!(s->rows[r] = calloc(BD_CMS_WIDTH, sizeof *s->rows[r]))) {
-            bd_cms_free(s);
-            return NULL;
-        }
+    }
+    memset(s->cells, 0, bytes);
     return s;
 }
 
-/* Row r's counter for h: double hashing with the hash's two halves (the high half made odd). */
+/* Row r's counter for h: the block from the hash's low half, the cell of row r's group from 2 bits of the high
+ * half each (independent of the block's bits). */
 static uint32_t *cms_cell(bd_cms *s, int r, uint64_t h)
 {
-    uint32_t lo = (uint32_t)h, hi = (uint32_t)(h >> 32) | 1u;
-    return &s->rows[r][(lo + (uint32_t)r * hi) & (BD_CMS_WIDTH - 1)];
+    uint32_t block = (uint32_t)h & (CMS_BLOCKS - 1), hi = (uint32_t)(h >> 32);
+    uint32_t cell = (uint32_t)r * BD_CMS_CELLS_PER_ROW + ((hi >> (2 * r)) & (BD_CMS_CELLS_PER_ROW - 1));
+    return &s->cells[(size_t)block * CMS_BLOCK_CELLS + cell];
 }
 
 uint32_t bd_cms_add(bd_cms *s, uint64_t h)
@@ -47,8 +53,7 @@ void bd_cms_free(bd_cms *s)
 {
     if (!s)
         return;
-    for (int r = 0; r < BD_CMS_ROWS; r++)
-        free(s->rows[r]);
+    free(s->cells);
     free(s);
 }
 

@@ -5,9 +5,12 @@
 #include <stdint.h>
 
 /* Count-min sketch with conservative update: an estimate is never below the true count, and exceeds it only
- * when all of its rows collide with heavier IDs. BD_CMS_ROWS x BD_CMS_WIDTH 32-bit counters (8 MiB). */
+ * when all of its rows collide with heavier IDs. BD_CMS_ROWS x BD_CMS_WIDTH 32-bit counters (8 MiB), blocked: an
+ * ID's counters all lie in one 64-byte block (a cache miss per add, not one per row), a group of
+ * BD_CMS_CELLS_PER_ROW cells per row in it. */
 #define BD_CMS_ROWS 4
 #define BD_CMS_WIDTH (1u << 19)
+#define BD_CMS_CELLS_PER_ROW 4
 typedef struct bd_cms bd_cms;
 bd_cms *bd_cms_new(void);
 /* One more occurrence of the ID hashed to h; returns its estimated count (>= 1). */

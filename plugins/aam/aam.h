@@ -25,6 +25,7 @@ typedef struct aam_row {
     size_t nitems;
     size_t capacity;
     size_t dropped_removals; /* removals this line had in an .overwrite file */
+    int quote_free;          /* the item list holds no quote mark: items split and trim without a quote scan */
 } aam_row;
 
 enum { AAM_ROW_OK = 0, AAM_ROW_FORMAT_ERROR = -1, AAM_ROW_NO_MEMORY = -2 };

@@ -41,10 +41,13 @@ static size_t quote_mark_at(const char *p, const char *end)
     return 0;
 }
 
+/* Any quote mark in s; memchr finds the candidates (most lines have none). */
 static int has_quote_mark(text_span s)
 {
     const char *end = s.p + s.n;
-    for (const char *p = s.p; p < end; p++)
+    if (memchr(s.p, '"', s.n))
+        return 1;
+    for (const char *p = s.p; (p = memchr(p, 0xE2, (size_t)(end - p))) != NULL; p++)
         if (quote_mark_at(p, end))
             return 1;
     return 0;
@@ -79,13 +82,15 @@ static const char *find_unquoted_equals(text_span s)
     return equals < s.p + s.n ? equals : NULL;
 }
 
-/* Cut the next item off *rest at the first comma outside quotes.
+/* Cut the next item off *rest at the first comma outside quotes (any comma when the row is quote-free).
  * Returns -1 when a quote opened in the item is never closed. */
-static int next_item(text_span *rest, text_span *item)
+static int next_item(const aam_row *row, text_span *rest, text_span *item)
 {
     const char *end = rest->p + rest->n;
-    int quote_open;
-    const char *p = find_unquoted(*rest, ',', &quote_open);
+    int quote_open = 0;
+    const char *p = row->quote_free ? memchr(rest->p, ',', rest->n) : find_unquoted(*rest, ',', &quote_open);
+    if (!p)
+        p = end;
     *item = span_between(rest->p, p);
     if (quote_open)
         return -1;
@@ -96,9 +101,13 @@ static int next_item(text_span *rest, text_span *item)
 }
 
 /* A key or value: trimmed, then either free of quotes or wholly inside one pair of quotes. */
-static int unquote(text_span raw, text_span *out, char *reason, size_t reasonlen)
+static int unquote(const aam_row *row, text_span raw, text_span *out, char *reason, size_t reasonlen)
 {
     text_span s = trim_spaces(raw);
+    if (row->quote_free) {
+        *out = s;
+        return AAM_ROW_OK;
+    }
     const char *end = s.p + s.n;
     size_t open_len = quote_mark_at(s.p, end);
     if (!open_len) {
@@ -183,7 +192,7 @@ static int parse_key_value(const aam_row_rules *rules, aam_row *row, text_span i
         return fail(reason, reasonlen, "item '", item, "' has neither key nor value");
     if (key_raw.n && key_raw.p[0] == '-') /* "-product = camera" reads as "product = camera" */
         key_raw = trim_spaces(span_make(key_raw.p + 1, key_raw.n - 1));
-    if (unquote(key_raw, &key, reason, reasonlen) < 0 || unquote(value_raw, &value, reason, reasonlen) < 0)
+    if (unquote(row, key_raw, &key, reason, reasonlen) < 0 || unquote(row, value_raw, &value, reason, reasonlen) < 0)
         return AAM_ROW_FORMAT_ERROR;
     if (key.n == 0)
         return fail(reason, reasonlen, "empty key in item '", item, "'");
@@ -220,7 +229,7 @@ static int match_removal(text_span value, text_span *trait)
 static int parse_bare(const aam_row_rules *rules, aam_row *row, text_span item, char *reason, size_t reasonlen)
 {
     text_span value, trait;
-    if (unquote(item, &value, reason, reasonlen) < 0)
+    if (unquote(row, item, &value, reason, reasonlen) < 0)
         return AAM_ROW_FORMAT_ERROR;
     if (value.n == 0)
         return fail(reason, reasonlen, "empty quoted item '", item, "'");
@@ -236,7 +245,7 @@ static int parse_bare(const aam_row_rules *rules, aam_row *row, text_span item, 
 
 static int parse_item(const aam_row_rules *rules, aam_row *row, text_span item, char *reason, size_t reasonlen)
 {
-    const char *equals = find_unquoted_equals(item);
+    const char *equals = row->quote_free ? memchr(item.p, '=', item.n) : find_unquoted_equals(item);
     if (equals)
         return parse_key_value(rules, row, item, equals, reason, reasonlen);
     return parse_bare(rules, row, item, reason, reasonlen);
@@ -245,9 +254,10 @@ static int parse_item(const aam_row_rules *rules, aam_row *row, text_span item, 
 static int parse_items(const aam_row_rules *rules, aam_row *row, text_span rest, char *reason, size_t reasonlen)
 {
     size_t seen = 0;
+    row->quote_free = !has_quote_mark(rest);
     while (rest.n > 0) {
         text_span item;
-        if (next_item(&rest, &item) < 0)
+        if (next_item(row, &rest, &item) < 0)
             return fail(reason, reasonlen, "unterminated quote in item '", trim_spaces(item), "'");
         item = trim_spaces(item);
         if (item.n == 0)

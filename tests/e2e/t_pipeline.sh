@@ -1,13 +1,14 @@
 # t_pipeline.sh: a trait file of many lookup batches (looked up on the worker's second thread): receipt and outbox as awk computes them.
 . "${BD_SRCDIR}/tests/e2e/lib.sh"
-new_agent 'segments = [ 24, 26, 27 ]; max_lines_per_user = 3;'
+# plugin_memory_limit 128M sizes a lookup batch to 8,192 records (lookup_batch.h: 1/32 of it, 512 bytes a record)
+new_agent 'segments = [ 24, 26, 27 ]; max_lines_per_user = 3;' 'plugin_memory_limit = "128M";'
 uuid() { printf '%038d' "$((9100000 + $1))"; }
 # 30,000 partner IDs, the even ones mapped
 awk 'BEGIN { for (i = 2; i <= 30000; i += 2) printf "%038d\tPID-%06d\n", 9100000 + i, i }' > "$T/inbox/adobe_id_0_478_1700000000.sync"
 once; ok $? "the ID-sync file: once exits 0"
 is "$(r adobe_id_0_478_1700000000.sync .stored)" 15000 "15000 mappings stored"
 
-# 50,000 lines (13 lookup batches of 4,096): IDs cycle through 1..20000, so every ID has 2 or 3 lines; every
+# 50,000 lines (7 lookup batches of 8,192): IDs cycle through 1..20000, so every ID has 2 or 3 lines; every
 # 997th line has no tab (a format error); ID 7 gets 4 extra lines (the cap is 3); segment 99 is not the partner's.
 awk 'BEGIN {
     for (n = 1; n <= 50000; n++) {

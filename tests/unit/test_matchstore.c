@@ -1,4 +1,4 @@
-/* test_matchstore.c: unit tests of the LMDB ID-match table: batches (bulk load, sorted chunks, last put wins), links, abort, a full map. */
+/* test_matchstore.c: unit tests of the LMDB ID-match table: batches (bulk load, sorted chunks, last put wins), links, batched lookups, abort, a full map. */
 #include "config.h"
 #include "matchstore.h"
 #include "tap.h"
@@ -72,6 +72,56 @@ static void test_chunks(bd_matchstore *ms)
     TAP_EQ_STR(lookup(ms, 500, "R-299999"), ours, "a key from anywhere");
     our_id(ours, 8);
     TAP_EQ_STR(lookup(ms, 500, "EARLY-LATE"), ours, "the later put wins across chunks");
+}
+
+/* n keys for lookup_many: "R-<k>" in DPID 500 in shuffled order (every 7th one unknown, every 11th a short or
+ * empty ID); with mixed set, also a link, a direct key and an unknown key in other DPIDs. ids holds the text. */
+static size_t many_keys(bd_match_key *keys, char (*ids)[32], size_t n, int mixed)
+{
+    static const struct {
+        int64_t dpid;
+        const char *id;
+    } others[] = {{479, "Q-1"}, {478, "P-1"}, {478, "P-404"}, {1, "R-5"}};
+    for (size_t i = 0; i < n; i++) {
+        unsigned long k = (i * 2654435761UL) % 300000;
+        if (i % 7 == 0)
+            snprintf(ids[i], sizeof ids[i], "R-%lu", 300000 + k);
+        else if (i % 11 == 0)
+            snprintf(ids[i], sizeof ids[i], "%s", i % 22 ? "R" : "");
+        else
+            snprintf(ids[i], sizeof ids[i], "R-%lu", k);
+        keys[i] = (bd_match_key){.dpid = 500, .id = ids[i], .id_len = strlen(ids[i])};
+        if (mixed && i % 13 == 0)
+            keys[i] = (bd_match_key){.dpid = others[i % 4].dpid, .id = others[i % 4].id,
+                                     .id_len = strlen(others[i % 4].id)};
+    }
+    return n;
+}
+
+/* lookup_many gives, in key order, what one lookup per key gives: a batch of one DPID (radix-sorted) and a mixed
+ * one (sorted by comparison), each holding links, unknown IDs, short and empty IDs. */
+static void test_lookup_many(bd_matchstore *ms)
+{
+    enum { N = 6000 };
+    static bd_match_key keys[N];
+    static bd_match_result res[N];
+    static char ids[N][32];
+    char err[256];
+    for (int mixed = 0; mixed < 2; mixed++) {
+        size_t n = many_keys(keys, ids, N, mixed), wrong = 0, found = 0;
+        bd_matchreader *r = bd_matchreader_open(ms, err, sizeof err);
+        int rc = r ? bd_matchreader_lookup_many(r, keys, res, n) : -1;
+        TAP_EQ_INT(rc, 0, "lookup_many of %zu keys (%s)", n, mixed ? "mixed DPIDs" : "one DPID");
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            char one[BD_OURID_LEN + 1];
+            int want = bd_matchreader_lookup(r, keys[i].dpid, keys[i].id, keys[i].id_len, one);
+            wrong += want != res[i].found || (want == 1 && strcmp(one, res[i].ours));
+            found += res[i].found;
+        }
+        bd_matchreader_close(r);
+        TAP_EQ_INT(wrong, 0, "each result is the single lookup's (%zu found)", found);
+        TAP_OK(found > n / 2 && found < n, "some keys are found, some not (%zu of %zu)", found, n);
+    }
 }
 
 static void test_abort(bd_matchstore *ms)
@@ -164,6 +214,7 @@ int main(void)
         return tap_done();
     test_last_put_wins_and_links(ms);
     test_chunks(ms);
+    test_lookup_many(ms);
     test_abort(ms);
     bd_matchstore_close(ms);
     test_full_map();
