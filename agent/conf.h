@@ -85,9 +85,11 @@ typedef struct bd_config {
     char *path; /* the config file, absolute */
     char *state_dir, *outbox, *receipts, *plugin_dir, *agent_id;
     int keep_archive;
+    int match_index; /* keep the LMDB store's lookup index (match_index.h) */
     bd_outbox_compress outbox_compress;
     int outbox_zstd_level;
     double scan_interval;      /* periodic sweep of every inbox */
+    double match_index_interval; /* run: least seconds between two looks at the lookup index */
     double incomplete_timeout; /* a compressed file that stays truncated this long is rejected */
     double retry_interval;     /* back-off before retrying a failed file */
     uint64_t max_file_size, max_decoded_size, match_map_size;

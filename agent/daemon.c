@@ -1,6 +1,7 @@
 /* daemon.c: the agent: open stores and inboxes, recover after a crash, and the `once` and `run` loops. */
 #include "config.h"
 #include "daemon.h"
+#include "index_builder.h"
 #include "ledger_shared.h"
 #include "matchstore_open.h"
 #include "claim.h"
@@ -506,6 +507,7 @@ int bd_agent_once(bd_agent *a)
     bd_dispatch_drain(a);
     once_finish_remote(a, kids, nkids);
     free(kids);
+    bd_index_after_once(a);
     if ((a->mailer = bd_mailer_new()))
         bd_mailer_flush(a->mailer, a->cfg, &a->pstats);
     log_info("once: %llu ok, %llu rejected, %llu duplicate, %llu incomplete, %llu left for retry",
@@ -663,6 +665,7 @@ static int run_loop(bd_agent *a, bd_watch *w)
         next_poll = poll_inboxes(a);
         bd_mailer_tick(a->mailer, a->cfg, &a->pstats);
         bd_report_tick(a, 0);
+        bd_index_tick(a);
     }
     return 0;
 }
@@ -694,6 +697,7 @@ int bd_agent_run(bd_agent *a)
     bd_report_tick(a, 1);
     int rc = run_loop(a, &w);
     bd_notify_stopping();
+    bd_index_stop(a);
     bd_dispatch_drain(a); /* finish the files in hand */
     bd_worker_drop_spare();
     bd_worker_reap_exited(1);

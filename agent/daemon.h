@@ -1,6 +1,7 @@
 /* daemon.h: the agent: its configuration, plugins, stores and inboxes, and the run/once loops. */
 #ifndef BD_DAEMON_H
 #define BD_DAEMON_H
+#include <sys/types.h>
 #include "conf.h"
 #include "diskguard.h"
 #include "inbox.h"
@@ -63,6 +64,8 @@ typedef struct bd_agent {
     struct bd_watch *watch; /* run: the inotify instance */
     struct bd_mailer *mailer;
     bd_disk_state disk; /* the low-disk guard (diskguard.c) */
+    pid_t index_pid;         /* run: the lookup index builder (index_builder.c), 0 = none */
+    double index_next_check; /* run: monotonic time of its next look at the index */
 } bd_agent;
 
 int bd_agent_open(bd_agent *a, bd_config *cfg);

@@ -32,12 +32,13 @@ static void host_stop(bd_job *j, const char *what)
     j->host_stop = 1;
 }
 
-/* The first max_lines_per_user lines of a user count; later ones are discarded. */
-static int over_user_cap(bd_job *j, const bd_record *rec)
+/* The first max_lines_per_user lines of a user count; later ones are discarded. user_hash: from
+ * bd_idcount_prefetch on the record's user ID. */
+static int over_user_cap(bd_job *j, const bd_record *rec, uint64_t user_hash)
 {
     if (j->partner->max_lines_per_user <= 0)
         return 0;
-    uint32_t n = bd_idcount_add(j->per_user, rec->user_id, rec->user_id_len);
+    uint32_t n = bd_idcount_add_hash(j->per_user, user_hash);
     if (n == 0) {
         host_stop(j, "counting lines per user");
         return -1;
@@ -299,18 +300,22 @@ static int host_emit_record(bd_host_ctx *ctx, const bd_record *rec)
     int64_t dpid = -1;
     if (j->host_stop || j->info.kind != BD_FILE_TRAITS)
         return -1;
-    int rc = over_user_cap(j, rec);
-    if (rc)
-        return rc < 0 ? -1 : 0;
-    enum user_check user = check_user(j, rec, ours, &dpid);
-    if (user == USER_COUNTED)
-        return 0;
+    /* The segments are realized before the cap is checked: that work overlaps the fetch of the user's counter
+     * from memory (a line over the cap, which is rare, wastes it). */
+    uint64_t user_hash = j->partner->max_lines_per_user > 0
+                             ? bd_idcount_prefetch(j->per_user, rec->user_id, rec->user_id_len) : 0;
     bd_counters deltas = {0};
     if (bd_realize(j->partner, rec->items, rec->nitems, &j->realized, &deltas) < 0) {
         errno = ENOMEM;
         host_stop(j, "realizing segments");
         return -1;
     }
+    int rc = over_user_cap(j, rec, user_hash);
+    if (rc)
+        return rc < 0 ? -1 : 0;
+    enum user_check user = check_user(j, rec, ours, &dpid);
+    if (user == USER_COUNTED)
+        return 0;
     if (user == USER_RESOLVED) {
         add_realize_counts(j, deltas.signals, deltas.unused_signals, deltas.segments_failed_validation);
         return finish_record(j, rec->line, ours, &j->realized.added, &j->realized.removed,

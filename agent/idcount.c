@@ -97,11 +97,24 @@ static uint32_t count_in_sketch(bd_idcount *c, uint64_t h)
     return bd_cms_add(c->overflow_counts, h);
 }
 
+uint64_t bd_idcount_prefetch(const bd_idcount *c, const void *id, size_t len)
+{
+    uint64_t h = bd_hash64(id, len);
+    __builtin_prefetch(&c->slots[(size_t)h & (c->cap - 1)]);
+    if (c->overflow_counts)
+        bd_cms_prefetch(c->overflow_counts, h);
+    return h;
+}
+
 uint32_t bd_idcount_add(bd_idcount *c, const void *id, size_t len)
+{
+    return bd_idcount_add_hash(c, bd_hash64(id, len));
+}
+
+uint32_t bd_idcount_add_hash(bd_idcount *c, uint64_t h)
 {
     if (!table_full(c) && (c->used + 1) * 10 > c->cap * 7 && grow(c) < 0)
         return 0;
-    uint64_t h = bd_hash64(id, len);
     bd_hll_add(c->distinct, h);
     if (c->overflowed && !c->counts)
         return 1; /* distinct only, past the table: the estimate has it, the table cannot add to it */

@@ -17,6 +17,10 @@ bd_idcount *bd_idcount_new(int counts);
 /* Count one more occurrence; returns the new count (1 the first time), 0 when out of memory.
  * IDs are kept as 64-bit hashes: two IDs collide with probability ~n^2/2^65. */
 uint32_t bd_idcount_add(bd_idcount *c, const void *id, size_t len);
+/* The same in two steps, so that other work can run while the counters are fetched from memory: the ID's hash
+ * (its table slot and sketch block start loading into the cache), then the count. */
+uint64_t bd_idcount_prefetch(const bd_idcount *c, const void *id, size_t len);
+uint32_t bd_idcount_add_hash(bd_idcount *c, uint64_t h);
 /* Distinct IDs counted: exact while bd_idcount_exact() says so, an estimate after. */
 size_t bd_idcount_distinct(const bd_idcount *c);
 int bd_idcount_exact(const bd_idcount *c);

@@ -132,6 +132,9 @@ static int setup_outputs(bd_job *j)
         finish_as(j, BD_JOB_RETRY, "%s", err);
         return -1;
     }
+    if (j->reader)
+        log_debug("partner %s: file %s: match store lookups read the %s", j->partner->name, j->name,
+                  bd_matchreader_source(j->reader));
     if (j->dry_run)
         return 0;
     if (traits && !(j->writer = bd_outbox_open(j->cfg, j->partner->name, j->r.id, err, sizeof err))) {

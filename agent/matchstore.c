@@ -1,6 +1,7 @@
 /* matchstore.c: dispatch of the ID-match table interface to its backend, and the our-ID format check. */
 #include "config.h"
 #include "matchstore.h"
+#include <stdio.h>
 
 struct bd_matchreader {
     bd_matchstore *ms;
@@ -36,6 +37,12 @@ const char *bd_matchreader_error(bd_matchreader *r)
 {
     const char *why = r && r->ms->ops->reader_error ? r->ms->ops->reader_error(r) : NULL;
     return why ? why : "";
+}
+
+const char *bd_matchreader_source(bd_matchreader *r)
+{
+    const char *src = r->ms->ops->reader_source ? r->ms->ops->reader_source(r) : NULL;
+    return src ? src : r->ms->ops->name;
 }
 
 void bd_matchreader_close(bd_matchreader *r)
@@ -85,4 +92,23 @@ int bd_is_our_id(const char *id, size_t len)
         if (id[i] < '0' || id[i] > '9')
             return 0;
     return 1;
+}
+
+int bd_matchstore_index_open(bd_matchstore *ms)
+{
+    return ms->ops->index_open ? ms->ops->index_open(ms) : 0;
+}
+
+int bd_matchstore_index_fresh(bd_matchstore *ms)
+{
+    return ms->ops->index_fresh ? ms->ops->index_fresh(ms) : -1;
+}
+
+int bd_matchstore_index_build(bd_matchstore *ms, uint64_t *entries, char *err, size_t errlen)
+{
+    *entries = 0;
+    if (ms->ops->index_build)
+        return ms->ops->index_build(ms, entries, err, errlen);
+    snprintf(err, errlen, "the %s match store keeps no lookup index", ms->ops->name);
+    return -1;
 }

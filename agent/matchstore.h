@@ -40,6 +40,12 @@ typedef struct bd_matchstore_ops {
     int (*lookup_many)(bd_matchreader *r, const bd_match_key *keys, bd_match_result *results, size_t n);
     /* optional: why the reader's last lookup failed ("" or NULL when the backend does not say) */
     const char *(*reader_error)(bd_matchreader *r);
+    /* optional: what the reader's lookup_many reads ("lookup index"; NULL: the backend's name) */
+    const char *(*reader_source)(bd_matchreader *r);
+    /* optional: a read-optimised lookup index (LMDB: match_index.h) */
+    int (*index_open)(bd_matchstore *ms);
+    int (*index_fresh)(bd_matchstore *ms);
+    int (*index_build)(bd_matchstore *ms, uint64_t *entries, char *err, size_t errlen);
 } bd_matchstore_ops;
 
 struct bd_matchstore {
@@ -66,6 +72,8 @@ int bd_matchreader_lookup_many(bd_matchreader *r, const bd_match_key *keys, bd_m
 /* Why the last lookup failed, with context (node, transient or not); "" when the backend does not say. */
 const char *bd_matchreader_error(bd_matchreader *r);
 void bd_matchreader_close(bd_matchreader *r);
+/* What its batched lookups read: "lookup index", "LMDB B-tree", or the backend's name (for the log and tests). */
+const char *bd_matchreader_source(bd_matchreader *r);
 
 /* All writes of one ID-sync file go into one batch: committed whole or not at all. */
 bd_matchbatch *bd_matchbatch_begin(bd_matchstore *ms, char *err, size_t errlen);
@@ -76,6 +84,13 @@ int bd_matchbatch_commit(bd_matchbatch *b, char *err, size_t errlen);
 void bd_matchbatch_abort(bd_matchbatch *b);
 int bd_matchstore_count(bd_matchstore *ms, uint64_t *entries);
 void bd_matchstore_close(bd_matchstore *ms);
+
+/* The lookup index (match_index = true; LMDB only). A worker maps it before its sandbox: 1 mapped, 0 none (its
+ * readers then use it while the store is unchanged since the build). Fresh: 1 it matches the store now, 0 stale
+ * or missing, -1 the backend keeps none. Build: 0 built, 1 another build is under way, -1 with err. */
+int bd_matchstore_index_open(bd_matchstore *ms);
+int bd_matchstore_index_fresh(bd_matchstore *ms);
+int bd_matchstore_index_build(bd_matchstore *ms, uint64_t *entries, char *err, size_t errlen);
 
 int bd_is_our_id(const char *id, size_t len); /* exactly 38 ASCII digits */
 #endif

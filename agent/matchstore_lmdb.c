@@ -2,8 +2,11 @@
 #include "config.h"
 #include "fsutil.h"
 #include "matchstore.h"
+#include "matchstore_lmdb.h"
+#include "match_index.h"
 #include "match_puts.h"
 #include <errno.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,9 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-/* Key: 8-byte big-endian DPID + partner ID bytes.
- * Value: 'U' + our 38-digit ID, or 'L' + key of the entry it links to. */
-#define KEY_MAX (8 + BD_MATCH_MAX_ID)
+#define KEY_MAX BD_LMDB_KEY_MAX
 
 typedef struct lmdb_store {
     bd_matchstore base;
@@ -21,11 +22,14 @@ typedef struct lmdb_store {
     MDB_dbi dbi;
     int readonly;
     size_t bulk_max; /* buffered bytes a bulk load may hold (read at open: the sandbox forbids getrlimit) */
+    bd_match_index *index; /* mapped by index_open (workers), else NULL */
+    char dir[PATH_MAX];
 } lmdb_store;
 
 typedef struct lmdb_reader {
     bd_matchstore *ms; /* must come first: the dispatcher reads it */
     MDB_txn *txn;
+    const bd_match_index *index; /* the store's index when it matches this transaction's snapshot, else NULL */
     MDB_cursor *cur;  /* lookup_many's: positioned where its last key was */
     struct sort_entry *order; /* lookup_many's keys in B-tree order, then as many entries of sort buffer */
     size_t order_cap;
@@ -47,7 +51,7 @@ typedef struct lmdb_batch {
     int bulk; /* the table was empty: append the whole batch at commit */
 } lmdb_batch;
 
-static size_t make_key(unsigned char *key, int64_t dpid, const char *id, size_t len)
+size_t bd_lmdb_make_key(unsigned char *key, int64_t dpid, const char *id, size_t len)
 {
     uint64_t d = (uint64_t)dpid;
     for (int i = 7; i >= 0; i--) {
@@ -73,14 +77,14 @@ static bd_matchreader *lmdb_reader_open(bd_matchstore *ms, char *err, size_t err
         return NULL;
     }
     r->ms = ms;
+    bd_match_fingerprint fp;
+    if (s->index && bd_match_fingerprint_of(r->txn, s->dbi, &fp) == 0 && bd_match_index_matches(s->index, &fp))
+        r->index = s->index;
     return (bd_matchreader *)r;
 }
 
-/* Follow a value to our ID: 'U' holds it, 'L' names another key (looked up with mdb_get, at most
- * BD_MATCH_MAX_HOPS links). 1 found, 0 no match, -1 store error. */
-static int resolve_value(lmdb_reader *r, MDB_val v, char ours[BD_OURID_LEN + 1])
+int bd_lmdb_resolve(MDB_txn *txn, MDB_dbi dbi, MDB_val v, char ours[BD_OURID_LEN + 1])
 {
-    lmdb_store *s = (lmdb_store *)r->ms;
     unsigned char key[KEY_MAX];
     for (int hop = 0; hop < BD_MATCH_MAX_HOPS; hop++) {
         const unsigned char *val = v.mv_data;
@@ -91,9 +95,11 @@ static int resolve_value(lmdb_reader *r, MDB_val v, char ours[BD_OURID_LEN + 1])
         }
         if (v.mv_size < 1 + 8 + 1 || v.mv_size > 1 + KEY_MAX || val[0] != 'L')
             return -1; /* not something this code wrote */
+        if (hop + 1 == BD_MATCH_MAX_HOPS)
+            break; /* the caller's read was the first of BD_MATCH_MAX_HOPS */
         memcpy(key, val + 1, v.mv_size - 1);
         MDB_val k = {v.mv_size - 1, key};
-        int rc = mdb_get(r->txn, s->dbi, &k, &v);
+        int rc = mdb_get(txn, dbi, &k, &v);
         if (rc == MDB_NOTFOUND)
             return 0;
         if (rc)
@@ -109,11 +115,11 @@ static int lmdb_lookup(bd_matchreader *rd, int64_t dpid, const char *id, size_t 
     unsigned char key[KEY_MAX];
     if (len == 0 || len > BD_MATCH_MAX_ID)
         return 0;
-    MDB_val k = {make_key(key, dpid, id, len), key}, v;
+    MDB_val k = {bd_lmdb_make_key(key, dpid, id, len), key}, v;
     int rc = mdb_get(r->txn, s->dbi, &k, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
-    return rc ? -1 : resolve_value(r, v, ours);
+    return rc ? -1 : bd_lmdb_resolve(r->txn, s->dbi, v, ours);
 }
 
 /* A batch key's place in B-tree order, near enough: its DPID, then its first 8 ID bytes (big-endian, zero-padded).
@@ -196,13 +202,13 @@ static int lookup_one_at_cursor(lmdb_reader *r, const bd_match_key *key, bd_matc
     res->found = 0;
     if (key->id_len == 0 || key->id_len > BD_MATCH_MAX_ID)
         return 0;
-    MDB_val k = {make_key(kb, key->dpid, key->id, key->id_len), kb}, v;
+    MDB_val k = {bd_lmdb_make_key(kb, key->dpid, key->id, key->id_len), kb}, v;
     int rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc)
         return -1;
-    rc = resolve_value(r, v, res->ours);
+    rc = bd_lmdb_resolve(r->txn, ((lmdb_store *)r->ms)->dbi, v, res->ours);
     res->found = rc == 1;
     return rc < 0 ? -1 : 0;
 }
@@ -210,6 +216,10 @@ static int lookup_one_at_cursor(lmdb_reader *r, const bd_match_key *key, bd_matc
 static int lmdb_lookup_many(bd_matchreader *rd, const bd_match_key *keys, bd_match_result *results, size_t n)
 {
     lmdb_reader *r = (lmdb_reader *)rd;
+    if (r->index) {
+        bd_match_index_lookup_many(r->index, keys, results, n);
+        return 0;
+    }
     if (n > UINT32_MAX || sort_batch(r, keys, n) < 0)
         return -1;
     if (!r->cur && mdb_cursor_open(r->txn, ((lmdb_store *)r->ms)->dbi, &r->cur))
@@ -311,7 +321,7 @@ static int lmdb_batch_put(bd_matchbatch *bt, int64_t dpid, const char *id, size_
         errno = EINVAL;
         return -1;
     }
-    size_t klen = make_key(key, dpid, id, len);
+    size_t klen = bd_lmdb_make_key(key, dpid, id, len);
     if (to_dpid == 0) {
         if (!bd_is_our_id(to, to_len)) {
             errno = EINVAL;
@@ -322,7 +332,7 @@ static int lmdb_batch_put(bd_matchbatch *bt, int64_t dpid, const char *id, size_
         vlen = 1 + to_len;
     } else {
         val[0] = 'L';
-        vlen = 1 + make_key(val + 1, to_dpid, to, to_len);
+        vlen = 1 + bd_lmdb_make_key(val + 1, to_dpid, to, to_len);
     }
     return stash_put(b, key, klen, val, vlen);
 }
@@ -371,9 +381,49 @@ static int lmdb_count(bd_matchstore *ms, uint64_t *entries)
     return 0;
 }
 
+static const char *lmdb_reader_source(bd_matchreader *rd)
+{
+    return ((lmdb_reader *)rd)->index ? "lookup index" : "LMDB B-tree";
+}
+
+static int lmdb_index_open(bd_matchstore *ms)
+{
+    lmdb_store *s = (lmdb_store *)ms;
+    if (!s->index)
+        s->index = bd_match_index_open(s->dir);
+    return s->index != NULL;
+}
+
+static int lmdb_index_fresh(bd_matchstore *ms)
+{
+    lmdb_store *s = (lmdb_store *)ms;
+    bd_match_fingerprint now, built;
+    MDB_txn *txn;
+    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))
+        return 0;
+    int rc = bd_match_fingerprint_of(txn, s->dbi, &now);
+    mdb_txn_abort(txn);
+    return rc == 0 && bd_match_index_read_fingerprint(s->dir, &built) == 0 && memcmp(&now, &built, sizeof now) == 0;
+}
+
+static int lmdb_index_build(bd_matchstore *ms, uint64_t *entries, char *err, size_t errlen)
+{
+    lmdb_store *s = (lmdb_store *)ms;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc) {
+        snprintf(err, errlen, "match store: cannot start a read transaction: %s", mdb_strerror(rc));
+        return -1;
+    }
+    rc = bd_match_index_build(txn, s->dbi, s->dir, entries, err, errlen);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 static void lmdb_close(bd_matchstore *ms)
 {
     lmdb_store *s = (lmdb_store *)ms;
+    bd_match_index_close(s->index);
     mdb_env_close(s->env);
     free(s);
 }
@@ -390,6 +440,10 @@ static const bd_matchstore_ops lmdb_ops = {
     .count = lmdb_count,
     .close = lmdb_close,
     .lookup_many = lmdb_lookup_many,
+    .reader_source = lmdb_reader_source,
+    .index_open = lmdb_index_open,
+    .index_fresh = lmdb_index_fresh,
+    .index_build = lmdb_index_build,
 };
 
 static int open_env(lmdb_store *s, const char *dir, uint64_t map_size, char *err, size_t errlen)
@@ -435,6 +489,11 @@ bd_matchstore *bd_matchstore_open_lmdb(const char *dir, uint64_t map_size, int r
     }
     s->base.ops = &lmdb_ops;
     s->readonly = readonly;
+    if (snprintf(s->dir, sizeof s->dir, "%s", dir) >= (int)sizeof s->dir) {
+        snprintf(err, errlen, "match store path too long: %s", dir);
+        free(s);
+        return NULL;
+    }
     s->bulk_max = bulk_limit();
     if (!readonly && bd_mkdir_p(dir, 0750) < 0) {
         snprintf(err, errlen, "match store %s: cannot create: %s", dir, strerror(errno));

@@ -34,6 +34,11 @@ static uint32_t *cms_cell(bd_cms *s, int r, uint64_t h)
     return &s->cells[(size_t)block * CMS_BLOCK_CELLS + cell];
 }
 
+void bd_cms_prefetch(const bd_cms *s, uint64_t h)
+{
+    __builtin_prefetch(&s->cells[(size_t)((uint32_t)h & (CMS_BLOCKS - 1)) * CMS_BLOCK_CELLS], 1);
+}
+
 uint32_t bd_cms_add(bd_cms *s, uint64_t h)
 {
     uint32_t *cell[BD_CMS_ROWS], least = UINT32_MAX;

@@ -15,6 +15,8 @@ typedef struct bd_cms bd_cms;
 bd_cms *bd_cms_new(void);
 /* One more occurrence of the ID hashed to h; returns its estimated count (>= 1). */
 uint32_t bd_cms_add(bd_cms *s, uint64_t h);
+/* Start loading the block of h's counters into the CPU cache (a hint: bd_cms_add then does not wait on memory). */
+void bd_cms_prefetch(const bd_cms *s, uint64_t h);
 void bd_cms_free(bd_cms *s);
 
 /* HyperLogLog with 2^14 one-byte registers (16 KiB): standard error about 0.8%. */

@@ -82,15 +82,18 @@ static void finish_batch(bd_job *j, int cmd_fd, int res_fd)
     bd_write_all(res_fd, &reply, 1);
 }
 
-/* The worker's own store, opened before the sandbox: LMDB, or a redis store with its connections to every node
- * made now (the sandbox makes socket/connect fail with EPERM, so a reconnect later fails transiently and the file
- * is retried). A redis store that reached no server still opens: the job then fails transiently with the reason. */
+/* The worker's own store, opened before the sandbox: LMDB (with its lookup index mapped, when there is one), or
+ * a redis store with its connections to every node made now (the sandbox makes socket/connect fail with EPERM, so
+ * a reconnect later fails transiently and the file is retried). A redis store that reached no server still opens:
+ * the job then fails transiently with the reason. */
 static bd_matchstore *open_own_store(const bd_config *cfg)
 {
     char err[PATH_MAX + 128];
     bd_matchstore *ms = bd_matchstore_open_configured(cfg, 0, err, sizeof err);
     if (!ms)
         log_error("worker: %s", err);
+    else if (cfg->match_index)
+        bd_matchstore_index_open(ms);
     return ms;
 }
 

@@ -1,7 +1,9 @@
-/* test_matchstore.c: unit tests of the LMDB ID-match table: batches (bulk load, sorted chunks, last put wins), links, batched lookups, abort, a full map. */
+/* test_matchstore.c: unit tests of the LMDB ID-match table: batches (bulk load, sorted chunks, last put wins), links, batched lookups, the lookup index, abort, a full map. */
 #include "config.h"
 #include "matchstore.h"
+#include "match_index.h"
 #include "tap.h"
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +126,113 @@ static void test_lookup_many(bd_matchstore *ms)
     }
 }
 
+/* lookup_many of both key sets against one lookup per key (which reads the B-tree). Mismatches (with
+ * only_false_matches, only the batched matches that are wrong count, not the missed ones), -1 on error;
+ * *source: what the reader's batches read. */
+static long compare_many(bd_matchstore *ms, const char **source, int only_false_matches)
+{
+    enum { N = 6000 };
+    static bd_match_key keys[N];
+    static bd_match_result res[N];
+    static char ids[N][32];
+    char err[256];
+    long wrong = 0;
+    for (int mixed = 0; mixed < 2; mixed++) {
+        size_t n = many_keys(keys, ids, N, mixed);
+        bd_matchreader *r = bd_matchreader_open(ms, err, sizeof err);
+        if (!r || bd_matchreader_lookup_many(r, keys, res, n) < 0) {
+            bd_matchreader_close(r);
+            return -1;
+        }
+        *source = bd_matchreader_source(r);
+        for (size_t i = 0; i < n; i++) {
+            char one[BD_OURID_LEN + 1];
+            int want = bd_matchreader_lookup(r, keys[i].dpid, keys[i].id, keys[i].id_len, one);
+            if (only_false_matches)
+                wrong += res[i].found && (want != 1 || strcmp(one, res[i].ours));
+            else
+                wrong += want != res[i].found || (want == 1 && strcmp(one, res[i].ours));
+        }
+        bd_matchreader_close(r);
+    }
+    return wrong;
+}
+
+static long many_vs_single(bd_matchstore *ms, const char **source)
+{
+    return compare_many(ms, source, 0);
+}
+
+static bd_matchstore *reopen(bd_matchstore *ms)
+{
+    char err[512];
+    bd_matchstore_close(ms);
+    ms = bd_matchstore_open_lmdb(dir, 1ULL << 30, 0, err, sizeof err);
+    if (ms)
+        bd_matchstore_index_open(ms);
+    return ms;
+}
+
+/* The lookup index: built from the store, read by batched lookups while the store is unchanged, ignored (the
+ * B-tree read instead) once a commit changed the store, and rebuilt. */
+static bd_matchstore *test_index(bd_matchstore *ms)
+{
+    char err[512] = "", ours[BD_OURID_LEN + 1];
+    const char *source = "";
+    uint64_t entries = 0, count = 0;
+    TAP_EQ_INT(bd_matchstore_index_fresh(ms), 0, "no index yet: not fresh");
+    TAP_EQ_INT(bd_matchstore_index_build(ms, &entries, err, sizeof err), 0, "the index builds (%s)", err);
+    bd_matchstore_count(ms, &count);
+    TAP_EQ_INT(entries, count, "every entry is indexed, the link resolved (%llu)", (unsigned long long)entries);
+    TAP_EQ_INT(bd_matchstore_index_fresh(ms), 1, "the index is fresh");
+    TAP_EQ_INT(bd_matchstore_index_open(ms), 1, "the index maps");
+    TAP_EQ_INT(many_vs_single(ms, &source), 0, "batched lookups through the index give what the B-tree gives");
+    TAP_EQ_STR(source, "lookup index", "and they read the index");
+    bd_matchbatch *bt = bd_matchbatch_begin(ms, err, sizeof err);
+    our_id(ours, 4242);
+    put(bt, 478, "P-1", ours); /* remap P-1, which Q-1 (DPID 479) links to */
+    put(bt, 500, "R-300007", ours); /* one that many_keys looks up as unknown */
+    TAP_EQ_INT(bt ? bd_matchbatch_commit(bt, err, sizeof err) : -1, 0, "a commit changes the store");
+    TAP_EQ_INT(bd_matchstore_index_fresh(ms), 0, "the index is stale");
+    TAP_EQ_INT(many_vs_single(ms, &source), 0, "batched lookups still give what the B-tree gives");
+    TAP_EQ_STR(source, "LMDB B-tree", "they read the B-tree, not the stale index");
+    TAP_EQ_INT(bd_matchstore_index_build(ms, &entries, err, sizeof err), 0, "the index builds again (%s)", err);
+    ms = reopen(ms);
+    TAP_OK(ms != NULL, "the store reopens with the new index");
+    if (!ms)
+        return NULL;
+    TAP_EQ_INT(many_vs_single(ms, &source), 0, "the new index gives the new mappings (the link too)");
+    TAP_EQ_STR(source, "lookup index", "read through the new index");
+    return ms;
+}
+
+/* A damaged index is read safely: with junk over its slots it maps, and the matches it finds are still true
+ * ones (each entry's key is compared), though it misses those whose slots the junk replaced (like data.mdb, the
+ * file has no checksum); a cut file does not map at all. ASan and valgrind check that no read leaves the file. */
+static bd_matchstore *test_damaged_index(bd_matchstore *ms)
+{
+    char path[600];
+    const char *source = "";
+    snprintf(path, sizeof path, "%s/%s", dir, BD_MATCH_INDEX_FILE);
+    int fd = open(path, O_RDWR);
+    TAP_OK(fd >= 0, "the index file opens for damage");
+    if (fd < 0)
+        return ms;
+    unsigned char junk[65536];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)(i * 131 + (i >> 7) * 17);
+    TAP_EQ_INT(pwrite(fd, junk, sizeof junk, 4096), (long)sizeof junk, "64 KiB of junk over the slots");
+    ms = reopen(ms);
+    TAP_EQ_INT(ms ? compare_many(ms, &source, 1) : -1, 0, "lookups through the damaged index find no false match");
+    TAP_EQ_STR(source, "lookup index", "(they read the damaged index)");
+    TAP_EQ_INT(ftruncate(fd, 5000), 0, "the index is cut short");
+    ms = reopen(ms);
+    TAP_EQ_INT(ms ? many_vs_single(ms, &source) : -1, 0, "lookups are still right");
+    TAP_EQ_STR(source, "LMDB B-tree", "a cut index is not mapped");
+    close(fd);
+    return ms;
+}
+
 static void test_abort(bd_matchstore *ms)
 {
     char err[256], ours[BD_OURID_LEN + 1];
@@ -215,6 +324,11 @@ int main(void)
     test_last_put_wins_and_links(ms);
     test_chunks(ms);
     test_lookup_many(ms);
+    ms = test_index(ms);
+    if (ms)
+        ms = test_damaged_index(ms);
+    if (!ms)
+        return tap_done();
     test_abort(ms);
     bd_matchstore_close(ms);
     test_full_map();
