@@ -7,10 +7,13 @@
 #include "strutil.h"
 #include "worker.h"
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +21,25 @@
 static int wanted(const bd_agent *a)
 {
     return a->cfg->match_index && a->cfg->match_store == BD_STORE_LMDB && a->ms;
+}
+
+/* The index is smaller than the store's data.mdb (about 60 against 80 bytes an entry): a build needs that much
+ * free space in state_dir on top of min_free_space. 1 there is room (or it cannot be told), 0 not (logged). */
+static int room_for_index(const bd_config *cfg, const char *who)
+{
+    char data[PATH_MAX];
+    struct stat st;
+    struct statvfs fs;
+    if (bd_fmt(data, sizeof data, "%s/match/data.mdb", cfg->state_dir) < 0 || stat(data, &st) < 0 ||
+        statvfs(cfg->state_dir, &fs) < 0)
+        return 1;
+    uint64_t free_bytes = (uint64_t)fs.f_bavail * fs.f_frsize, need = (uint64_t)st.st_size + cfg->min_free_space;
+    if (free_bytes >= need)
+        return 1;
+    log_warn("%s: not building the lookup index: %s has %llu MB free, and the index needs about %llu MB besides "
+             "min_free_space; trait files are looked up in the store itself (slower) until there is room",
+             who, cfg->state_dir, (unsigned long long)(free_bytes >> 20), (unsigned long long)(st.st_size >> 20));
+    return 0;
 }
 
 /* Build with ms, log the outcome. 0 built (or another build runs), -1 failed. */
@@ -43,7 +65,7 @@ static int build_and_log(bd_matchstore *ms, const char *who)
 
 void bd_index_after_once(bd_agent *a)
 {
-    if (wanted(a) && bd_matchstore_index_fresh(a->ms) == 0)
+    if (wanted(a) && bd_matchstore_index_fresh(a->ms) == 0 && room_for_index(a->cfg, "once"))
         build_and_log(a->ms, "once");
 }
 
@@ -93,7 +115,7 @@ void bd_index_tick(bd_agent *a)
     if (a->index_pid > 0 || !wanted(a) || now < a->index_next_check || bd_dispatch_active(a))
         return;
     a->index_next_check = now + a->cfg->match_index_interval;
-    if (bd_matchstore_index_fresh(a->ms) != 0)
+    if (bd_matchstore_index_fresh(a->ms) != 0 || !room_for_index(a->cfg, "index builder"))
         return;
     pid_t parent = getpid(), pid = fork();
     if (pid < 0)

@@ -93,11 +93,21 @@ static json_t *disk_json(const bd_agent *a)
                      (json_int_t)a->disk.state_free, "min_free_space", (json_int_t)a->cfg->min_free_space);
 }
 
+/* The LMDB store's lookup index: off, building, fresh (matches the store) or stale (older, or missing). */
+static const char *index_state(const bd_agent *a)
+{
+    if (!a->cfg->match_index || a->cfg->match_store != BD_STORE_LMDB || !a->ms)
+        return "off";
+    if (a->index_pid > 0)
+        return "building";
+    return bd_matchstore_index_fresh(a->ms) == 1 ? "fresh" : "stale";
+}
+
 static json_t *store_json(const bd_agent *a)
 {
-    return json_pack("{s:s, s:b, s:s?, s:o}", "type", a->cfg->match_store == BD_STORE_REDIS ? "redis" : "lmdb",
+    return json_pack("{s:s, s:b, s:s?, s:o, s:s}", "type", a->cfg->match_store == BD_STORE_REDIS ? "redis" : "lmdb",
                      "ok", !a->store_down, "error", a->store_down ? a->store_error : NULL, "error_time",
-                     a->store_down ? time_or_null(a->store_error_ms) : json_null());
+                     a->store_down ? time_or_null(a->store_error_ms) : json_null(), "lookup_index", index_state(a));
 }
 
 char *bd_status_json(const bd_agent *a)

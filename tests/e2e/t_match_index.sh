@@ -89,6 +89,10 @@ WAIT=$((10 * SLOW)) wait_for has_receipt ftp_dpm_478_1700000700.sync
 is "$(r ftp_dpm_478_1700000700.sync .stored)" 3000 "run: the trait file after it: 3000 matched"
 like "$(grep 'ftp_dpm_478_1700000700' "$T/agent.log")" "match store lookups read the lookup index" "through the new index"
 grep -q "^$(uuid 200001)[[:space:]]" "$(outbox_files "ftp_*.sync" | tail -n 1)"; ok $? "with PID-1's newest ID"
+index_state() { jq -r .match_store.lookup_index "$T/state/status.json" 2> /dev/null; }
+index_is() { [ "$(index_state)" = "$1" ]; }
+WAIT=$((10 * SLOW)) wait_for index_is fresh
+is "$(index_state)" fresh "run: the status file says the lookup index is fresh"
 kill -TERM "$AGENT"
 wait "$AGENT" 2> /dev/null
 ok $? "run: stops cleanly"
