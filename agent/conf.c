@@ -19,7 +19,8 @@
 static const char *const global_keys[] = {"state_dir", "outbox", "receipts", "plugin_dir", "agent_id", "keep_archive",
                                           "outbox_compress", "outbox_zstd_level", "scan_interval",
                                           "incomplete_timeout", "retry_interval", "max_file_size",
-                                          "max_decoded_size", "max_line_length", "match_map_size", "match_index", "match_index_interval", "match_store",
+                                          "max_decoded_size", "max_line_length", "match_map_size", "match_index", "match_index_interval",
+                                          "match_index_min_entries", "match_store",
                                           "match_ttl_days", "log_level",
                                           "workers", "plugin_timeout", "plugin_memory_limit", "user",
                                           "status_file", "min_free_space", "metrics_file", "metrics_interval", "sendmail",
@@ -546,7 +547,7 @@ static double default_workers(void)
 static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg)
 {
     double lvl = 3, scan = 30, incomplete = 3600, retry = 60, linemax = 102400, workers = default_workers(),
-           ptimeout = 600, index_interval = 60;
+           ptimeout = 600, index_interval = 60, index_min = 1000000;
     const char *user = NULL;
     int rc = 0;
     const char *agent = NULL;
@@ -570,6 +571,7 @@ static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg
     rc |= get_size(ld, root, "match_map_size", &cfg->match_map_size);
     rc |= cf_bool(ld, root, "match_index", &cfg->match_index);
     rc |= cf_number(ld, root, "match_index_interval", &index_interval, 1, 86400);
+    rc |= cf_number(ld, root, "match_index_min_entries", &index_min, 0, 1e12);
     rc |= get_size_or_zero(ld, root, "min_free_space", &cfg->min_free_space);
     rc |= load_log_level(ld, root, cfg);
     rc |= cf_string(ld, root, "agent_id", &agent);
@@ -580,6 +582,7 @@ static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg
     cfg->outbox_zstd_level = (int)lvl;
     cfg->scan_interval = scan;
     cfg->match_index_interval = index_interval;
+    cfg->match_index_min_entries = (uint64_t)index_min;
     cfg->incomplete_timeout = incomplete;
     cfg->retry_interval = retry;
     cfg->max_line_length = (size_t)linemax;

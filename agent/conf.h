@@ -90,6 +90,7 @@ typedef struct bd_config {
     int outbox_zstd_level;
     double scan_interval;      /* periodic sweep of every inbox */
     double match_index_interval; /* run: least seconds between two looks at the lookup index */
+    uint64_t match_index_min_entries; /* smaller stores keep no lookup index */
     double incomplete_timeout; /* a compressed file that stays truncated this long is rejected */
     double retry_interval;     /* back-off before retrying a failed file */
     uint64_t max_file_size, max_decoded_size, match_map_size;

@@ -23,6 +23,14 @@ static int wanted(const bd_agent *a)
     return a->cfg->match_index && a->cfg->match_store == BD_STORE_LMDB && a->ms;
 }
 
+/* Stores below match_index_min_entries (and empty ones) keep no index: their B-tree stays in the CPU caches. */
+static int big_enough(const bd_agent *a)
+{
+    uint64_t entries = 0;
+    uint64_t least = a->cfg->match_index_min_entries ? a->cfg->match_index_min_entries : 1;
+    return bd_matchstore_count(a->ms, &entries) == 0 && entries >= least;
+}
+
 /* The index is smaller than the store's data.mdb (about 60 against 80 bytes an entry): a build needs that much
  * free space in state_dir on top of min_free_space. 1 there is room (or it cannot be told), 0 not (logged). */
 static int room_for_index(const bd_config *cfg, const char *who)
@@ -65,7 +73,7 @@ static int build_and_log(bd_matchstore *ms, const char *who)
 
 void bd_index_after_once(bd_agent *a)
 {
-    if (wanted(a) && bd_matchstore_index_fresh(a->ms) == 0 && room_for_index(a->cfg, "once"))
+    if (wanted(a) && big_enough(a) && bd_matchstore_index_fresh(a->ms) == 0 && room_for_index(a->cfg, "once"))
         build_and_log(a->ms, "once");
 }
 
@@ -115,7 +123,7 @@ void bd_index_tick(bd_agent *a)
     if (a->index_pid > 0 || !wanted(a) || now < a->index_next_check || bd_dispatch_active(a))
         return;
     a->index_next_check = now + a->cfg->match_index_interval;
-    if (bd_matchstore_index_fresh(a->ms) != 0 || !room_for_index(a->cfg, "index builder"))
+    if (!big_enough(a) || bd_matchstore_index_fresh(a->ms) != 0 || !room_for_index(a->cfg, "index builder"))
         return;
     pid_t parent = getpid(), pid = fork();
     if (pid < 0)

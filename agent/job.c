@@ -121,8 +121,6 @@ static int setup_outputs(bd_job *j)
     char err[512];
     j->per_user = bd_idcount_new(1);
     j->users = bd_idcount_new(0);
-    bd_lookup_batch_size_for(&j->lookups, j->cfg->plugin_memory_limit);
-    bd_lookup_batch_size_for(&j->handed, j->cfg->plugin_memory_limit);
     if (!j->per_user || !j->users) {
         finish_as(j, BD_JOB_RETRY, "out of memory");
         return -1;
@@ -132,9 +130,13 @@ static int setup_outputs(bd_job *j)
         finish_as(j, BD_JOB_RETRY, "%s", err);
         return -1;
     }
-    if (j->reader)
-        log_debug("partner %s: file %s: match store lookups read the %s", j->partner->name, j->name,
-                  bd_matchreader_source(j->reader));
+    if (j->reader) {
+        size_t want = bd_matchreader_batch_hint(j->reader);
+        bd_lookup_batch_size_for(&j->lookups, want, j->cfg->plugin_memory_limit);
+        bd_lookup_batch_size_for(&j->handed, want, j->cfg->plugin_memory_limit);
+        log_debug("partner %s: file %s: match store lookups read the %s, in batches of up to %zu", j->partner->name,
+                  j->name, bd_matchreader_source(j->reader), j->lookups.max_records);
+    }
     if (j->dry_run)
         return 0;
     if (traits && !(j->writer = bd_outbox_open(j->cfg, j->partner->name, j->r.id, err, sizeof err))) {

@@ -19,11 +19,11 @@ static int reserve(void **buf, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-void bd_lookup_batch_size_for(bd_lookup_batch *b, uint64_t memory_limit)
+void bd_lookup_batch_size_for(bd_lookup_batch *b, size_t want, uint64_t memory_limit)
 {
     uint64_t records = memory_limit / BD_LOOKUP_BATCH_MEMORY_SHARE / BD_LOOKUP_BATCH_BYTES_PER_RECORD;
-    if (memory_limit == 0 || records > BD_LOOKUP_BATCH_RECORDS_MAX)
-        records = BD_LOOKUP_BATCH_RECORDS_MAX;
+    if (memory_limit == 0 || records > want)
+        records = want;
     if (records < BD_LOOKUP_BATCH_RECORDS_MIN)
         records = BD_LOOKUP_BATCH_RECORDS_MIN;
     b->max_records = (size_t)records;
@@ -35,7 +35,7 @@ static int ensure_records(bd_lookup_batch *b)
     if (b->rec)
         return 0;
     if (!b->max_records)
-        bd_lookup_batch_size_for(b, 0);
+        bd_lookup_batch_size_for(b, BD_LOOKUP_BATCH_RECORDS_MIN, 0);
     b->rec = malloc(b->max_records * sizeof *b->rec);
     b->keys = malloc(b->max_records * sizeof *b->keys);
     b->results = malloc(b->max_records * sizeof *b->results);

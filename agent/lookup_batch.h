@@ -6,11 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Records per batch: the more there are, the more of their keys share a B-tree leaf when looked up in key order
- * (on a 10M-ID store, 262144 took 10.9 s where 4096 took 15.6, bench case 1). A batch is sized to the process's
- * memory limit: BD_LOOKUP_BATCH_BYTES_PER_RECORD bytes of each 1/BD_LOOKUP_BATCH_MEMORY_SHARE of it. */
+/* Records per batch: as many as the store reads best at once (bd_matchreader_batch_hint: the LMDB B-tree, read
+ * in key order, gains up to 262,144, where more keys share a leaf), at most 1/BD_LOOKUP_BATCH_MEMORY_SHARE of the
+ * process's memory limit at BD_LOOKUP_BATCH_BYTES_PER_RECORD bytes each, and at least BD_LOOKUP_BATCH_RECORDS_MIN. */
 #define BD_LOOKUP_BATCH_RECORDS_MIN 4096
-#define BD_LOOKUP_BATCH_RECORDS_MAX 262144
 #define BD_LOOKUP_BATCH_BYTES_PER_RECORD 512 /* a record's slots, its sort entry and room for its ID and segments */
 #define BD_LOOKUP_BATCH_MEMORY_SHARE 32      /* two batches (the helper's and the filling one) and the sort */
 
@@ -36,8 +35,8 @@ typedef struct bd_lookup_batch {
     size_t max_records, max_bytes; /* when it is full: records, or copied ID and segment bytes */
 } bd_lookup_batch;
 
-/* Size an empty batch for a process limited to memory_limit bytes (0: no limit). */
-void bd_lookup_batch_size_for(bd_lookup_batch *b, uint64_t memory_limit);
+/* Size an empty batch: up to want records, for a process limited to memory_limit bytes (0: no limit). */
+void bd_lookup_batch_size_for(bd_lookup_batch *b, size_t want, uint64_t memory_limit);
 
 /* Copy a realized record in (deltas: the counters its realization added). -1 when out of memory. */
 int bd_lookup_batch_add(bd_lookup_batch *b, uint64_t line, int64_t dpid, const char *id, size_t id_len,

@@ -39,6 +39,12 @@ const char *bd_matchreader_error(bd_matchreader *r)
     return why ? why : "";
 }
 
+size_t bd_matchreader_batch_hint(bd_matchreader *r)
+{
+    size_t n = r->ms->ops->batch_hint ? r->ms->ops->batch_hint(r) : 0;
+    return n ? n : BD_MATCH_BATCH_DEFAULT;
+}
+
 const char *bd_matchreader_source(bd_matchreader *r)
 {
     const char *src = r->ms->ops->reader_source ? r->ms->ops->reader_source(r) : NULL;

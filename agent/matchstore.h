@@ -40,6 +40,8 @@ typedef struct bd_matchstore_ops {
     int (*lookup_many)(bd_matchreader *r, const bd_match_key *keys, bd_match_result *results, size_t n);
     /* optional: why the reader's last lookup failed ("" or NULL when the backend does not say) */
     const char *(*reader_error)(bd_matchreader *r);
+    /* optional: how many keys its lookup_many reads best at once (0 or NULL: BD_MATCH_BATCH_DEFAULT) */
+    size_t (*batch_hint)(bd_matchreader *r);
     /* optional: what the reader's lookup_many reads ("lookup index"; NULL: the backend's name) */
     const char *(*reader_source)(bd_matchreader *r);
     /* optional: a read-optimised lookup index (LMDB: match_index.h) */
@@ -72,6 +74,9 @@ int bd_matchreader_lookup_many(bd_matchreader *r, const bd_match_key *keys, bd_m
 /* Why the last lookup failed, with context (node, transient or not); "" when the backend does not say. */
 const char *bd_matchreader_error(bd_matchreader *r);
 void bd_matchreader_close(bd_matchreader *r);
+/* How many keys a lookup_many call should carry for this reader's backend to read them best. */
+#define BD_MATCH_BATCH_DEFAULT 4096
+size_t bd_matchreader_batch_hint(bd_matchreader *r);
 /* What its batched lookups read: "lookup index", "LMDB B-tree", or the backend's name (for the log and tests). */
 const char *bd_matchreader_source(bd_matchreader *r);
 

@@ -381,6 +381,17 @@ static int lmdb_count(bd_matchstore *ms, uint64_t *entries)
     return 0;
 }
 
+/* The index reads any batch equally well (16,384 keys keep the helper thread's hand-overs rare); the B-tree, read
+ * in key order, gains from more keys per leaf up to about a quarter million (bench case 1: 262,144 keys took
+ * 10.9 s where 4,096 took 15.6 on a 10M-ID store). */
+#define INDEX_BATCH 16384
+#define BTREE_BATCH 262144
+
+static size_t lmdb_batch_hint(bd_matchreader *rd)
+{
+    return ((lmdb_reader *)rd)->index ? INDEX_BATCH : BTREE_BATCH;
+}
+
 static const char *lmdb_reader_source(bd_matchreader *rd)
 {
     return ((lmdb_reader *)rd)->index ? "lookup index" : "LMDB B-tree";
@@ -440,6 +451,7 @@ static const bd_matchstore_ops lmdb_ops = {
     .count = lmdb_count,
     .close = lmdb_close,
     .lookup_many = lmdb_lookup_many,
+    .batch_hint = lmdb_batch_hint,
     .reader_source = lmdb_reader_source,
     .index_open = lmdb_index_open,
     .index_fresh = lmdb_index_fresh,

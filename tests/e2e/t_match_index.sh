@@ -13,7 +13,7 @@ traits() {
                  printf "FILE-%s\td_sid=11\n", name }' > "${2:-$T/inbox}/$1"
 }
 segs='segments = [ 10, 11, 12, 13, 14, 15, 16, 20, 21, 22 ];'
-new_agent "$segs" 'log_level = "debug";'
+new_agent "$segs" $'match_index_min_entries = 1000;\nlog_level = "debug";' # the seds below edit the log_level line
 idsync 2500 0 > "$T/inbox/adobe_id_0_478_1700000000.sync"
 once; ok $? "once: the ID-sync file"
 like "$(cat "$T/agent.log")" "built the match store's lookup index: 2500 entries" "once builds the index after the store changed"
@@ -104,5 +104,14 @@ mkdir -p "$T2/inbox" && sed "s|^match_index_interval = 1; log_level|match_index 
 idsync 10 0 > "$T2/inbox/adobe_id_0_478_1700000000.sync"
 bd once -c "$T2/bd.conf" 2>> "$T2/agent.log"; ok $? "match_index = false: once on an ID-sync file"
 [ -d "$T2/state/match" ] && [ ! -e "$T2/state/match/lookup.idx" ]; ok $? "no lookup.idx is written"
+# a store below match_index_min_entries (1000 here) keeps no index
+T3="$T/small"
+mkdir -p "$T3/inbox" && sed "s|^match_index_interval = 1; log_level|log_level|" "$T/bd.conf" > "$T3/bd.conf"
+idsync 999 0 > "$T3/inbox/adobe_id_0_478_1700000000.sync"
+bd once -c "$T3/bd.conf" 2>> "$T3/agent.log"; ok $? "match_index_min_entries 1000: once on an ID-sync file of 999 IDs"
+[ -d "$T3/state/match" ] && [ ! -e "$T3/state/match/lookup.idx" ]; ok $? "999 entries: no lookup.idx is written"
+idsync 1000 0 > "$T3/inbox/adobe_id_0_478_1700000100.sync"
+bd once -c "$T3/bd.conf" 2>> "$T3/agent.log"; ok $? "once on an ID-sync file of 1000 IDs"
+[ -s "$T3/state/match/lookup.idx" ]; ok $? "1000 entries: the index is built"
 rm -rf "$T.b"
 done_testing
