@@ -381,15 +381,23 @@ static int lmdb_count(bd_matchstore *ms, uint64_t *entries)
     return 0;
 }
 
-/* The index reads any batch equally well (16,384 keys keep the helper thread's hand-overs rare); the B-tree, read
- * in key order, gains from more keys per leaf up to about a quarter million (bench case 1: 262,144 keys took
- * 10.9 s where 4,096 took 15.6 on a 10M-ID store). */
+/* The index reads any batch equally well (16,384 keys keep the helper thread's hand-overs rare). The B-tree, read
+ * in key order, gains while more keys of a batch share a leaf: about one key per 40 entries of the store, up to
+ * 262,144 (bench case 1 on a 10M-ID store: 262,144 keys a batch took 10.9 s where 4,096 took 15.6). */
 #define INDEX_BATCH 16384
-#define BTREE_BATCH 262144
+#define BTREE_BATCH_MAX 262144
+#define BTREE_ENTRIES_PER_KEY 40
 
 static size_t lmdb_batch_hint(bd_matchreader *rd)
 {
-    return ((lmdb_reader *)rd)->index ? INDEX_BATCH : BTREE_BATCH;
+    lmdb_reader *r = (lmdb_reader *)rd;
+    MDB_stat st;
+    if (r->index)
+        return INDEX_BATCH;
+    if (mdb_stat(r->txn, ((lmdb_store *)r->ms)->dbi, &st))
+        return 0; /* the default */
+    size_t n = st.ms_entries / BTREE_ENTRIES_PER_KEY;
+    return n < BTREE_BATCH_MAX ? n : BTREE_BATCH_MAX; /* the caller raises it to its minimum */
 }
 
 static const char *lmdb_reader_source(bd_matchreader *rd)
