@@ -210,8 +210,21 @@ static int write_tables(builder *b, const bd_match_fingerprint *fp)
     return 0;
 }
 
+/* The index belongs to whoever owns the store's data.mdb: an agent started as root hands the store to `user`,
+ * whose workers must read the index too. 0, or -1 with errno. */
+static int own_like_store(int fd, const char *dir)
+{
+    char data[PATH_MAX];
+    struct stat st;
+    if (geteuid() != 0)
+        return 0;
+    if (bd_fmt(data, sizeof data, "%s/data.mdb", dir) < 0 || stat(data, &st) < 0)
+        return -1;
+    return fchown(fd, st.st_uid, st.st_gid);
+}
+
 /* The temporary file, locked (another build may be writing it: then 1). 0, or -1 with errno. */
-static int open_temp(const char *tmp, int *fd)
+static int open_temp(const char *tmp, const char *dir, int *fd)
 {
     *fd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (*fd < 0)
@@ -223,7 +236,7 @@ static int open_temp(const char *tmp, int *fd)
         errno = e;
         return e == EWOULDBLOCK ? 1 : -1;
     }
-    if (ftruncate(*fd, 0) < 0) {
+    if (ftruncate(*fd, 0) < 0 || own_like_store(*fd, dir) < 0) {
         int e = errno;
         close(*fd);
         *fd = -1;
@@ -260,7 +273,7 @@ int bd_match_index_build(MDB_txn *txn, MDB_dbi dbi, const char *dir, uint64_t *e
     }
     builder b = {.nslots = fp.entries * 5 / 3 + 64};
     b.entries_off = (HEADER_BYTES + b.nslots * 8 + 4095) / 4096 * 4096;
-    int locked = open_temp(tmp, &b.fd);
+    int locked = open_temp(tmp, dir, &b.fd);
     if (locked != 0) {
         if (locked < 0)
             snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));

@@ -113,5 +113,16 @@ bd once -c "$T3/bd.conf" 2>> "$T3/agent.log"; ok $? "match_index_min_entries 100
 idsync 1000 0 > "$T3/inbox/adobe_id_0_478_1700000100.sync"
 bd once -c "$T3/bd.conf" 2>> "$T3/agent.log"; ok $? "once on an ID-sync file of 1000 IDs"
 [ -s "$T3/state/match/lookup.idx" ]; ok $? "1000 entries: the index is built"
+# started as root with `user`: the index belongs to the store's owner, so that the workers (that user) read it
+if [ "$(id -u)" = 0 ] && id nobody > /dev/null 2>&1; then
+    T4="$T/priv"
+    mkdir -p "$T4/inbox" && sed "s|^log_level|user = \"nobody\"; log_level|" "$T3/bd.conf" > "$T4/bd.conf"
+    idsync 1500 0 > "$T4/inbox/adobe_id_0_478_1700000000.sync"
+    bd once -c "$T4/bd.conf" 2>> "$T4/agent.log"; ok $? "user = nobody: once on an ID-sync file"
+    is "$(stat -c %U "$T4/state/match/lookup.idx" 2> /dev/null)" nobody "the index belongs to nobody, like data.mdb"
+    traits ftp_dpm_478_1700000100.sync "$T4/inbox"
+    bd once -c "$T4/bd.conf" 2>> "$T4/agent.log"; ok $? "user = nobody: once on a trait file"
+    like "$(cat "$T4/agent.log")" "match store lookups read the lookup index" "a worker running as nobody reads it"
+fi
 rm -rf "$T.b"
 done_testing
