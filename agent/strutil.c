@@ -101,10 +101,22 @@ int bd_valid_partner_name(const char *s)
 }
 
 /* Strict UTF-8 check (no overlongs, no surrogates, at most U+10FFFF); ASCII fast path. */
+/* 8 bytes of ASCII with no NUL (a word test: each byte below 0x80, none 0). */
+static int ascii_word(const unsigned char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return !((w | ((w - 0x0101010101010101ULL) & ~w)) & 0x8080808080808080ULL);
+}
+
 int bd_valid_utf8(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str, *end = s + len;
     while (s < end) {
+        if (end - s >= 8 && ascii_word(s)) {
+            s += 8;
+            continue;
+        }
         unsigned char c = *s;
         if (c < 0x80) {
             if (c == 0)

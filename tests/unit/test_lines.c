@@ -1,4 +1,4 @@
-/* test_lines.c: TAP tests for the zero-copy line splitter over plain, gzip and zstd input. */
+/* test_lines.c: TAP tests for the zero-copy line splitter over plain, gzip and zstd input, and the lines' UTF-8 check. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -7,6 +7,7 @@
 
 #include "decode.h"
 #include "lines.h"
+#include "strutil.h"
 #include "tap.h"
 #include "test_util.h"
 
@@ -362,9 +363,48 @@ static void test_error(void)
     TAP_EQ_INT(bd_lines_open(&s.lines, NULL, 10), -1, "bd_lines_open rejects a NULL decoder");
 }
 
+/* bd_valid_utf8 reads ASCII 8 bytes at a time: one byte of each kind at every offset of lines of 0 to 40 bytes,
+ * so that it falls in every place of a word and of the tail. */
+static void test_utf8(void)
+{
+    static const struct {
+        const char *bytes;
+        int valid;
+        const char *what;
+    } kinds[] = {
+        {"a", 1, "ASCII"},           {"\x7f", 1, "DEL"},          {"\xc3\xa9", 1, "2-byte"},
+        {"\xe2\x82\xac", 1, "3-byte"}, {"\xf0\x90\x8d\x88", 1, "4-byte"}, {"\x80", 0, "a lone continuation"},
+        {"\xc3", 0, "a cut sequence"}, {"\xc0\xaf", 0, "an overlong"}, {"\xed\xa0\x80", 0, "a surrogate"},
+        {"\xff", 0, "0xff"},
+    };
+    char line[64];
+    int wrong = 0, cases = 0;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        for (size_t len = 0; len <= 40; len++)
+            for (size_t at = 0; at <= len; at++) {
+                size_t blen = strlen(kinds[k].bytes);
+                memset(line, 'x', len);
+                memcpy(line + at, kinds[k].bytes, blen);
+                memset(line + at + blen, 'y', len - at);
+                wrong += bd_valid_utf8(line, len + blen) != kinds[k].valid;
+                cases++;
+            }
+    TAP_EQ_INT(wrong, 0, "UTF-8 check: %d lines, each kind of byte at every offset", cases);
+    int nul_wrong = 0;
+    for (size_t len = 1; len <= 40; len++)
+        for (size_t at = 0; at < len; at++) {
+            memset(line, 'q', len);
+            line[at] = '\0';
+            nul_wrong += bd_valid_utf8(line, len) != 0;
+        }
+    TAP_EQ_INT(nul_wrong, 0, "a NUL anywhere makes a line invalid");
+    TAP_EQ_INT(bd_valid_utf8("", 0), 1, "an empty line is valid");
+}
+
 int main(void)
 {
     tmpdir_create("test_lines");
+    test_utf8();
     test_small();
     test_empty();
     test_long_skip();
