@@ -2,6 +2,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "index_builder.h"
+#include "match_index.h"
 #include "ledger_shared.h"
 #include "matchstore_open.h"
 #include "claim.h"
@@ -148,8 +149,8 @@ static int hand_over_to_worker_user(bd_agent *a)
             log_error("cannot let user %s into %s: %s", a->cfg->user, tops[i], strerror(errno));
             return -1;
         }
-    const char *match_files[] = {"", "/data.mdb", "/lock.mdb"};
-    for (size_t i = 0; i < 3; i++)
+    const char *match_files[] = {"", "/data.mdb", "/lock.mdb", "/" BD_MATCH_INDEX_FILE};
+    for (size_t i = 0; i < 4; i++)
         if (bd_fmt(path, sizeof path, "%s/match%s", a->cfg->state_dir, match_files[i]) == 0 &&
             chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
             log_error("cannot hand %s to user %s: %s", path, a->cfg->user, strerror(errno));

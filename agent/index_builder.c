@@ -88,6 +88,7 @@ static void child_build(const bd_config *cfg, pid_t parent)
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
         _exit(0); /* the supervisor is gone already */
+    close_range(3, ~0U, 0); /* not the supervisor's sockets and locks: a spare worker sees its socket close */
     if (setpriority(PRIO_PROCESS, 0, 10) < 0)
         log_debug("index builder: cannot lower its priority: %s", strerror(errno));
     bd_matchstore *ms = bd_matchstore_open_configured(cfg, 1, err, sizeof err); /* never the parent's handle */
