@@ -8,6 +8,7 @@
 #include "strutil.h"
 #include "syncset.h"
 #include "worker_sandbox.h"
+#include "match_index.h"
 #include "worker_wire.h"
 #include "helper_thread.h"
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXIT_FORBIDDEN 125
@@ -556,7 +558,19 @@ static struct {
     worker_handle *w;
     const bd_config *cfg;
     int with_store;
+    ino_t index_ino; /* the lookup index file when the spare was forked (0: none): the one it mapped, or older */
 } spare;
+
+/* The lookup index file's inode now, 0 when there is none (or no index is kept): a rebuilt index is a new file. */
+static ino_t index_inode(const bd_config *cfg)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (!cfg->match_index || cfg->match_store != BD_STORE_LMDB ||
+        bd_fmt(path, sizeof path, "%s/match/%s", cfg->state_dir, BD_MATCH_INDEX_FILE) < 0 || stat(path, &st) < 0)
+        return 0;
+    return st.st_ino;
+}
 
 void bd_worker_drop_spare(void)
 {
@@ -575,9 +589,11 @@ int bd_worker_prefork(const bd_config *cfg, const bd_plugins *plugins, int with_
         bd_worker_drop_spare();
     if (spare.w)
         return 0;
+    ino_t index = with_store ? index_inode(cfg) : 0;
     worker_handle *w = spawn(cfg, NULL, 0, plugins, with_store);
     if (!w)
         return -1;
+    spare.index_ino = index;
     spare.w = w;
     spare.cfg = cfg;
     spare.with_store = with_store;
@@ -591,6 +607,11 @@ static worker_handle *use_spare(const bd_config *cfg, bd_job **jobs, int n)
     if (!w || spare.cfg != cfg || spare.with_store != (jobs[0]->ms != NULL) || jobs[0]->force_format ||
         jobs[0]->dry_run || jobs[0]->trace_fd > 0)
         return NULL;
+    if (spare.with_store && index_inode(cfg) != spare.index_ino) {
+        log_debug("the lookup index was rebuilt since the spare worker started; starting a new worker");
+        bd_worker_drop_spare();
+        return NULL;
+    }
     spare.w = NULL;
     if (bd_wire_send_jobs(w->cmd_fd, jobs, n) == 0) {
         log_debug("partner %s: the spare worker (pid %ld) takes %d file%s", jobs[0]->partner->name, (long)w->pid, n,
