@@ -4,11 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define CMS_BLOCK_CELLS (BD_CMS_ROWS * BD_CMS_CELLS_PER_ROW) /* 16 counters: 64 bytes */
 _Static_assert(BD_CMS_CELLS_PER_ROW == 4, "cms_cell picks a row's cell with 2 bits");
-#define CMS_HUGE_PAGE ((size_t)2 << 20)
 #define CMS_BLOCKS (BD_CMS_ROWS * BD_CMS_WIDTH / CMS_BLOCK_CELLS)
 
 struct bd_cms {
@@ -19,12 +17,10 @@ bd_cms *bd_cms_new(void)
 {
     bd_cms *s = calloc(1, sizeof *s);
     size_t bytes = (size_t)CMS_BLOCKS * CMS_BLOCK_CELLS * sizeof(uint32_t);
-    if (!s || !(s->cells = aligned_alloc(CMS_HUGE_PAGE, bytes))) {
+    if (!s || !(s->cells = aligned_alloc(64, bytes))) {
         free(s);
         return NULL;
     }
-    /* A random block a line: huge pages spare a TLB miss per add where the kernel offers them (advice only) */
-    (void)madvise(s->cells, bytes, MADV_HUGEPAGE);
     memset(s->cells, 0, bytes);
     return s;
 }
