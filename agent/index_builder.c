@@ -1,6 +1,7 @@
 /* index_builder.c: rebuilds the match store's lookup index: at the end of `once`, or in a child process under `run`. */
 #include "config.h"
 #include "index_builder.h"
+#include "child_proc.h"
 #include "dispatch.h"
 #include "log.h"
 #include "matchstore_open.h"
@@ -10,7 +11,6 @@
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -79,15 +79,10 @@ void bd_index_after_once(bd_agent *a)
 
 static void child_build(const bd_config *cfg, pid_t parent)
 {
-    sigset_t none;
     char err[512];
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
-    signal(SIGHUP, SIG_IGN);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-        _exit(0); /* the supervisor is gone already */
+    bd_child_bind_to_parent(parent);
     close_range(3, ~0U, 0); /* not the supervisor's sockets and locks: a spare worker sees its socket close */
     if (setpriority(PRIO_PROCESS, 0, 10) < 0)
         log_debug("index builder: cannot lower its priority: %s", strerror(errno));

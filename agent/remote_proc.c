@@ -1,6 +1,7 @@
 /* remote_proc.c: fork, supervise and stop the SFTP fetcher and pusher processes; a dead server only stalls its own. */
 #include "config.h"
 #include "remote_proc.h"
+#include "child_proc.h"
 #include "log.h"
 #include "remote_fetch.h"
 #include "remote_push.h"
@@ -10,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -115,18 +115,13 @@ int bd_fetch_pass(const bd_config *cfg, const bd_partner *p, const volatile sig_
 /* In a new child: signals back to default (SIGTERM stops it), and it dies with the supervisor. */
 static void child_setup(pid_t parent, int close_fd)
 {
-    sigset_t none;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    signal(SIGHUP, SIG_IGN);
     signal(SIGCHLD, SIG_DFL);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-        _exit(0); /* the supervisor is gone already */
+    bd_child_bind_to_parent(parent);
     if (close_fd >= 0)
         close(close_fd);
     srandom((unsigned)getpid() ^ (unsigned)time(NULL));
