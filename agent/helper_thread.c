@@ -1,4 +1,4 @@
-/* helper_thread.c: one helper thread in a worker, started before its sandbox, that runs one piece of work at a time. */
+/* helper_thread.c: a worker's helper threads, started before its sandbox, each running one piece of work at a time. */
 /* bd_helper_start returns once the thread runs its own code: a thread still in its start-up (rseq, signal mask)
  * when the seccomp filter is synced to it would die of SIGSYS with the signal blocked. */
 #include "config.h"
@@ -7,82 +7,88 @@
 #include <pthread.h>
 #include <stddef.h>
 
-static struct {
+typedef struct helper {
     int started, running;
     pthread_mutex_t lock;
     pthread_cond_t wake, idle;
     void (*fn)(void *arg); /* the work handed over, NULL while idle */
     void *arg;
-} helper = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER};
+} helper;
 
-static void *helper_main(void *unused)
+#define HELPER_INIT {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER}
+static helper helpers[BD_HELPERS] = {HELPER_INIT, HELPER_INIT};
+
+static void *helper_main(void *arg)
 {
-    (void)unused;
-    pthread_mutex_lock(&helper.lock);
-    helper.running = 1; /* the thread's own start-up system calls are done: the sandbox may close */
-    pthread_cond_broadcast(&helper.idle);
+    helper *h = arg;
+    pthread_mutex_lock(&h->lock);
+    h->running = 1; /* the thread's own start-up system calls are done: the sandbox may close */
+    pthread_cond_broadcast(&h->idle);
     for (;;) {
-        while (!helper.fn)
-            pthread_cond_wait(&helper.wake, &helper.lock);
-        void (*fn)(void *) = helper.fn;
-        void *arg = helper.arg;
-        pthread_mutex_unlock(&helper.lock);
-        fn(arg);
-        pthread_mutex_lock(&helper.lock);
-        helper.fn = NULL;
-        pthread_cond_broadcast(&helper.idle);
+        while (!h->fn)
+            pthread_cond_wait(&h->wake, &h->lock);
+        void (*fn)(void *) = h->fn;
+        void *fn_arg = h->arg;
+        pthread_mutex_unlock(&h->lock);
+        fn(fn_arg);
+        pthread_mutex_lock(&h->lock);
+        h->fn = NULL;
+        pthread_cond_broadcast(&h->idle);
     }
     return NULL;
 }
 
-int bd_helper_start(void)
+int bd_helper_start(bd_helper_id which)
 {
+    helper *h = &helpers[which];
     pthread_t t;
     pthread_attr_t attr;
-    if (helper.started)
+    if (h->started)
         return 0;
     int rc = pthread_attr_init(&attr);
     if (rc == 0 && (rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED)) == 0)
-        rc = pthread_create(&t, &attr, helper_main, NULL);
+        rc = pthread_create(&t, &attr, helper_main, h);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         errno = rc;
         return -1;
     }
-    pthread_mutex_lock(&helper.lock);
-    while (!helper.running)
-        pthread_cond_wait(&helper.idle, &helper.lock);
-    pthread_mutex_unlock(&helper.lock);
-    helper.started = 1;
+    pthread_mutex_lock(&h->lock);
+    while (!h->running)
+        pthread_cond_wait(&h->idle, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+    h->started = 1;
     return 0;
 }
 
-int bd_helper_available(void)
+int bd_helper_available(bd_helper_id which)
 {
-    return helper.started;
+    return helpers[which].started;
 }
 
-void bd_helper_wait(void)
+void bd_helper_wait(bd_helper_id which)
 {
-    if (!helper.started)
+    helper *h = &helpers[which];
+    if (!h->started)
         return;
-    pthread_mutex_lock(&helper.lock);
-    while (helper.fn)
-        pthread_cond_wait(&helper.idle, &helper.lock);
-    pthread_mutex_unlock(&helper.lock);
+    pthread_mutex_lock(&h->lock);
+    while (h->fn)
+        pthread_cond_wait(&h->idle, &h->lock);
+    pthread_mutex_unlock(&h->lock);
 }
 
-void bd_helper_submit(void (*fn)(void *arg), void *arg)
+void bd_helper_submit(bd_helper_id which, void (*fn)(void *arg), void *arg)
 {
-    if (!helper.started) {
+    helper *h = &helpers[which];
+    if (!h->started) {
         fn(arg);
         return;
     }
-    pthread_mutex_lock(&helper.lock);
-    while (helper.fn)
-        pthread_cond_wait(&helper.idle, &helper.lock);
-    helper.fn = fn;
-    helper.arg = arg;
-    pthread_cond_signal(&helper.wake);
-    pthread_mutex_unlock(&helper.lock);
+    pthread_mutex_lock(&h->lock);
+    while (h->fn)
+        pthread_cond_wait(&h->idle, &h->lock);
+    h->fn = fn;
+    h->arg = arg;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->lock);
 }

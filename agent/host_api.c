@@ -226,20 +226,20 @@ static int merge_lookup_half(bd_job *j)
 /* A full batch: to the helper thread when there is one (after it finished the previous batch), else now. */
 static int hand_over(bd_job *j)
 {
-    if (!bd_helper_available() || !j->reader)
+    if (!bd_helper_available(BD_HELPER_LOOKUPS) || !j->reader)
         return lookup_flush(j, &j->lookups);
     if (!j->lookup_half && !(j->lookup_half = new_lookup_half(j))) {
         errno = ENOMEM;
         host_stop(j, "starting the lookup thread");
         return -1;
     }
-    bd_helper_wait();
+    bd_helper_wait(BD_HELPER_LOOKUPS);
     if (j->lookup_half->host_stop)
         return merge_lookup_half(j);
     bd_lookup_batch swap = j->handed; /* emptied by its flush */
     j->handed = j->lookups;
     j->lookups = swap;
-    bd_helper_submit(flush_on_helper, j);
+    bd_helper_submit(BD_HELPER_LOOKUPS, flush_on_helper, j);
     return 0;
 }
 
@@ -247,7 +247,7 @@ int bd_host_flush(bd_job *j)
 {
     if (!j->lookup_half)
         return lookup_flush(j, &j->lookups);
-    bd_helper_wait();
+    bd_helper_wait(BD_HELPER_LOOKUPS);
     int rc = lookup_flush(j->lookup_half, &j->lookups);
     return merge_lookup_half(j) < 0 || rc < 0 ? -1 : 0;
 }
@@ -256,7 +256,7 @@ void bd_host_stop_lookups(bd_job *j)
 {
     if (!j->lookup_half)
         return;
-    bd_helper_wait();
+    bd_helper_wait(BD_HELPER_LOOKUPS);
     free(j->lookup_half);
     j->lookup_half = NULL;
 }

@@ -1,5 +1,6 @@
-/* lines.c: zero-copy line splitter over a bd_decoder (LF or CRLF, bounded line length). */
+/* lines.c: zero-copy line splitter over a bd_decoder (LF or CRLF, bounded line length), decoded ahead when it can be. */
 #include "lines.h"
+#include "readahead.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 struct bd_lines {
     bd_decoder *dec;
+    bd_readahead *ahead; /* the decoding thread's chunks, or NULL: dec is read here */
     char *buf;
     size_t cap, max_line;
     size_t start; /* first byte of the current line */
@@ -43,6 +45,7 @@ int bd_lines_open(bd_lines **out, bd_decoder *dec, size_t max_line)
         free(l);
         return -1;
     }
+    l->ahead = bd_readahead_open(dec);
     *out = l;
     return 0;
 }
@@ -97,7 +100,8 @@ static int refill(bd_lines *l)
         l->start = 0;
         l->scan = l->end = part;
     }
-    n = bd_decoder_read(l->dec, l->buf + l->end, l->cap - l->end);
+    n = l->ahead ? bd_readahead_read(l->ahead, l->buf + l->end, l->cap - l->end)
+                 : bd_decoder_read(l->dec, l->buf + l->end, l->cap - l->end);
     if (n < 0) {
         l->failed = 1;
         return -1;
@@ -145,6 +149,7 @@ void bd_lines_free(bd_lines *l)
 {
     if (!l)
         return;
+    bd_readahead_close(l->ahead);
     free(l->buf);
     free(l);
 }

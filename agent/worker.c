@@ -160,8 +160,10 @@ static bd_matchstore *worker_setup(const bd_config *cfg, int with_store, shared_
     bd_matchstore *ms = with_store ? open_own_store(cfg) : NULL; /* never the supervisor's LMDB handle */
     if (with_store && !ms)
         _exit(EXIT_SETUP);
-    if (bd_helper_start() < 0) /* trait lookups overlap the parsing; without it they run inline */
+    if (bd_helper_start(BD_HELPER_LOOKUPS) < 0) /* trait lookups overlap the parsing; without it they run inline */
         log_warn("worker: cannot start the lookup thread: %s", strerror(errno));
+    if (bd_helper_start(BD_HELPER_DECODE) < 0) /* decoding overlaps the parsing; without it, it runs inline */
+        log_warn("worker: cannot start the decoding thread: %s", strerror(errno));
     /* a batch's buffers come from the heap and stay there for the next file: no page faults again */
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);

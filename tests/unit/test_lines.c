@@ -1,4 +1,4 @@
-/* test_lines.c: TAP tests for the zero-copy line splitter over plain, gzip and zstd input, and the lines' UTF-8 check. */
+/* test_lines.c: TAP tests for the zero-copy line splitter over plain, gzip and zstd input (read directly, then ahead on the decoding thread), and the lines' UTF-8 check. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include "decode.h"
+#include "helper_thread.h"
 #include "lines.h"
 #include "strutil.h"
 #include "tap.h"
@@ -411,6 +412,15 @@ int main(void)
     test_boundaries();
     test_random(100, 3 * MIB + 12345);
     test_random(102400, 4 * MIB);
+    test_random(700000, 6 * MIB);
+    test_error();
+    /* the same again with the worker's decoding thread: the splitter then reads the decoder through readahead.c */
+    TAP_EQ_INT(bd_helper_start(BD_HELPER_DECODE), 0, "the decoding thread starts: the same tests read ahead");
+    test_small();
+    test_empty();
+    test_long_skip();
+    test_boundaries();
+    test_random(100, 3 * MIB + 12345);
     test_random(700000, 6 * MIB);
     test_error();
     return tap_done();
