@@ -402,10 +402,9 @@ static void test_utf8(void)
     TAP_EQ_INT(bd_valid_utf8("", 0), 1, "an empty line is valid");
 }
 
-int main(void)
+/* Every splitter test (run twice: the decoder read directly, then read ahead on the decoding thread). */
+static void test_splitter(void)
 {
-    tmpdir_create("test_lines");
-    test_utf8();
     test_small();
     test_empty();
     test_long_skip();
@@ -414,14 +413,15 @@ int main(void)
     test_random(102400, 4 * MIB);
     test_random(700000, 6 * MIB);
     test_error();
-    /* the same again with the worker's decoding thread: the splitter then reads the decoder through readahead.c */
+}
+
+int main(void)
+{
+    tmpdir_create("test_lines");
+    test_utf8();
+    test_splitter();
+    /* the splitter then reads the decoder through readahead.c */
     TAP_EQ_INT(bd_helper_start(BD_HELPER_DECODE), 0, "the decoding thread starts: the same tests read ahead");
-    test_small();
-    test_empty();
-    test_long_skip();
-    test_boundaries();
-    test_random(100, 3 * MIB + 12345);
-    test_random(700000, 6 * MIB);
-    test_error();
+    test_splitter();
     return tap_done();
 }
