@@ -53,6 +53,8 @@ LOCK="$T/state/locks/fetch-acme.lock"
 (exec 9>"$LOCK" && flock -x 9 && exec sleep 600) &
 HOLDER=$!
 BG_PIDS="$BG_PIDS $HOLDER"
+lock_held() { ! flock -n "$LOCK" true; }
+wait_for lock_held # the holder has it before the agent starts (else the agent may win, under load)
 start_run
 printf '%038d\td_sid=2\n' 1 > "$T/traits"
 put "$T/traits" ftp_dpm_478_1700000001.sync
