@@ -6,7 +6,6 @@
 #include "log.h"
 #include "matchstore_open.h"
 #include "strutil.h"
-#include "worker.h"
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -38,7 +37,7 @@ static int room_for_index(const bd_config *cfg, const char *who)
     char data[PATH_MAX];
     struct stat st;
     struct statvfs fs;
-    if (bd_fmt(data, sizeof data, "%s/match/data.mdb", cfg->state_dir) < 0 || stat(data, &st) < 0 ||
+    if (bd_match_path(cfg, "data.mdb", data, sizeof data) < 0 || stat(data, &st) < 0 ||
         statvfs(cfg->state_dir, &fs) < 0)
         return 1;
     uint64_t free_bytes = (uint64_t)fs.f_bavail * fs.f_frsize, need = (uint64_t)st.st_size + cfg->min_free_space;
@@ -106,8 +105,6 @@ static void reap(bd_agent *a, int block)
         return;
     if (r > 0 && WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
         log_warn("index builder: killed by signal %d; the next check starts another", WTERMSIG(status));
-    if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        bd_worker_drop_spare(); /* it mapped the index it found when it started: the next spare maps the new one */
     a->index_pid = 0;
 }
 

@@ -31,10 +31,15 @@
 #define WRITE_BUFFER (1u << 20)
 #define LOOKAHEAD 32 /* keys whose slots and entries are fetched ahead (prefetch) before they are compared */
 
+/* What identifies one state of the store (from a read transaction). */
+typedef struct fingerprint {
+    uint64_t txnid, entries, depth, branch_pages, leaf_pages, overflow_pages;
+} fingerprint;
+
 typedef struct index_header {
     char magic[8];
     uint32_t version, header_bytes;
-    bd_match_fingerprint fp;
+    fingerprint fp;
     uint64_t nslots, nentries, entries_off, entries_bytes;
 } index_header;
 
@@ -46,12 +51,12 @@ struct bd_match_index {
     const unsigned char *entries;
 };
 
-int bd_match_fingerprint_of(MDB_txn *txn, MDB_dbi dbi, bd_match_fingerprint *fp)
+static int fingerprint_of(MDB_txn *txn, MDB_dbi dbi, fingerprint *fp)
 {
     MDB_stat st;
     if (mdb_stat(txn, dbi, &st))
         return -1;
-    *fp = (bd_match_fingerprint){.txnid = mdb_txn_id(txn), .entries = st.ms_entries, .depth = st.ms_depth,
+    *fp = (fingerprint){.txnid = mdb_txn_id(txn), .entries = st.ms_entries, .depth = st.ms_depth,
                                  .branch_pages = st.ms_branch_pages, .leaf_pages = st.ms_leaf_pages,
                                  .overflow_pages = st.ms_overflow_pages};
     return 0;
@@ -194,15 +199,14 @@ static int add_all(builder *b, MDB_txn *txn, MDB_dbi dbi, char *err, size_t errl
     return rc == 0 ? -1 : 0;
 }
 
-static int write_tables(builder *b, const bd_match_fingerprint *fp)
+static int write_tables(builder *b, const fingerprint *fp)
 {
-    index_header h = {.version = 1, .header_bytes = HEADER_BYTES, .fp = *fp, .nslots = b->nslots,
-                      .nentries = b->nentries, .entries_off = b->entries_off, .entries_bytes = b->written};
-    memcpy(h.magic, MAGIC, sizeof h.magic);
     size_t slot_bytes = (size_t)b->nslots * sizeof *b->slots;
     if (flush_entries(b) < 0)
         return -1;
-    h.entries_bytes = b->written;
+    index_header h = {.version = 1, .header_bytes = HEADER_BYTES, .fp = *fp, .nslots = b->nslots,
+                      .nentries = b->nentries, .entries_off = b->entries_off, .entries_bytes = b->written};
+    memcpy(h.magic, MAGIC, sizeof h.magic);
     if (ftruncate(b->fd, (off_t)(b->entries_off + b->written)) < 0 ||
         pwrite(b->fd, b->slots, slot_bytes, HEADER_BYTES) != (ssize_t)slot_bytes ||
         pwrite(b->fd, &h, sizeof h, 0) != (ssize_t)sizeof h || fsync(b->fd) < 0)
@@ -229,24 +233,16 @@ static int open_temp(const char *tmp, const char *dir, int *fd)
     *fd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (*fd < 0)
         return -1;
-    if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        close(*fd);
-        *fd = -1;
-        errno = e;
-        return e == EWOULDBLOCK ? 1 : -1;
-    }
-    if (ftruncate(*fd, 0) < 0 || own_like_store(*fd, dir) < 0) {
-        int e = errno;
-        close(*fd);
-        *fd = -1;
-        errno = e;
-        return -1;
-    }
-    return 0;
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0 && ftruncate(*fd, 0) == 0 && own_like_store(*fd, dir) == 0)
+        return 0;
+    int e = errno; /* EWOULDBLOCK comes only from flock */
+    close(*fd);
+    *fd = -1;
+    errno = e;
+    return e == EWOULDBLOCK ? 1 : -1;
 }
 
-static int build_into(builder *b, MDB_txn *txn, MDB_dbi dbi, const bd_match_fingerprint *fp, char *err,
+static int build_into(builder *b, MDB_txn *txn, MDB_dbi dbi, const fingerprint *fp, char *err,
                       size_t errlen)
 {
     if (add_all(b, txn, dbi, err, errlen) < 0)
@@ -261,8 +257,8 @@ static int build_into(builder *b, MDB_txn *txn, MDB_dbi dbi, const bd_match_fing
 int bd_match_index_build(MDB_txn *txn, MDB_dbi dbi, const char *dir, uint64_t *entries, char *err, size_t errlen)
 {
     char tmp[PATH_MAX], final[PATH_MAX];
-    bd_match_fingerprint fp;
-    if (bd_match_fingerprint_of(txn, dbi, &fp) < 0 || fp.entries >= (uint64_t)UINT32_MAX / 2) {
+    fingerprint fp;
+    if (fingerprint_of(txn, dbi, &fp) < 0 || fp.entries >= (uint64_t)UINT32_MAX / 2) {
         snprintf(err, errlen, "cannot index the match store: no statistics, or over 2^31 entries");
         return -1;
     }
@@ -325,18 +321,23 @@ static int open_index_file(const char *dir)
     return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-int bd_match_index_read_fingerprint(const char *dir, bd_match_fingerprint *fp)
+/* 1 when h was built from the store state that txn sees. */
+static int header_fits(const index_header *h, MDB_txn *txn, MDB_dbi dbi)
+{
+    fingerprint now;
+    return fingerprint_of(txn, dbi, &now) == 0 && memcmp(&h->fp, &now, sizeof now) == 0;
+}
+
+int bd_match_index_file_fits(const char *dir, MDB_txn *txn, MDB_dbi dbi)
 {
     index_header h;
     uint64_t bytes;
     int fd = open_index_file(dir);
     if (fd < 0)
-        return -1;
+        return 0;
     int rc = read_header(fd, &h, &bytes);
     close(fd);
-    if (rc == 0)
-        *fp = h.fp;
-    return rc;
+    return rc == 0 && header_fits(&h, txn, dbi);
 }
 
 bd_match_index *bd_match_index_open(const char *dir)
@@ -364,9 +365,9 @@ bd_match_index *bd_match_index_open(const char *dir)
     return ix;
 }
 
-int bd_match_index_matches(const bd_match_index *ix, const bd_match_fingerprint *fp)
+int bd_match_index_fits(const bd_match_index *ix, MDB_txn *txn, MDB_dbi dbi)
 {
-    return ix && memcmp(&ix->h.fp, fp, sizeof *fp) == 0;
+    return ix && header_fits(&ix->h, txn, dbi);
 }
 
 /* The entry a slot names, if it lies inside the file (a damaged file gives no match, never a bad read). */

@@ -13,24 +13,17 @@
 
 typedef struct bd_match_index bd_match_index;
 
-/* What identifies one state of the store (from a read transaction). */
-typedef struct bd_match_fingerprint {
-    uint64_t txnid, entries, depth, branch_pages, leaf_pages, overflow_pages;
-} bd_match_fingerprint;
-
-int bd_match_fingerprint_of(MDB_txn *txn, MDB_dbi dbi, bd_match_fingerprint *fp);
-
 /* Build dir/lookup.idx from the store as txn sees it (a read transaction): written to a temporary file, synced,
  * renamed into place. 0, 1 when another build holds the temporary file, -1 with err. *entries: entries indexed. */
 int bd_match_index_build(MDB_txn *txn, MDB_dbi dbi, const char *dir, uint64_t *entries, char *err, size_t errlen);
 
-/* The fingerprint recorded in dir/lookup.idx. 0, or -1 (no index, or not one this version reads). */
-int bd_match_index_read_fingerprint(const char *dir, bd_match_fingerprint *fp);
+/* 1 when dir/lookup.idx was built from the store state that txn sees (0 also when it is missing or unreadable). */
+int bd_match_index_file_fits(const char *dir, MDB_txn *txn, MDB_dbi dbi);
 
 /* Map dir/lookup.idx read-only (NULL when it is missing or malformed: the caller then uses LMDB). */
 bd_match_index *bd_match_index_open(const char *dir);
-/* 1 when the index was built from the store state fp describes. */
-int bd_match_index_matches(const bd_match_index *ix, const bd_match_fingerprint *fp);
+/* 1 when the mapped index was built from the store state that txn sees. */
+int bd_match_index_fits(const bd_match_index *ix, MDB_txn *txn, MDB_dbi dbi);
 /* n lookups; results in key order. */
 void bd_match_index_lookup_many(const bd_match_index *ix, const bd_match_key *keys, bd_match_result *results,
                                 size_t n);

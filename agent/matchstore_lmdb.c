@@ -77,8 +77,7 @@ static bd_matchreader *lmdb_reader_open(bd_matchstore *ms, char *err, size_t err
         return NULL;
     }
     r->ms = ms;
-    bd_match_fingerprint fp;
-    if (s->index && bd_match_fingerprint_of(r->txn, s->dbi, &fp) == 0 && bd_match_index_matches(s->index, &fp))
+    if (bd_match_index_fits(s->index, r->txn, s->dbi))
         r->index = s->index;
     return (bd_matchreader *)r;
 }
@@ -416,13 +415,12 @@ static int lmdb_index_open(bd_matchstore *ms)
 static int lmdb_index_fresh(bd_matchstore *ms)
 {
     lmdb_store *s = (lmdb_store *)ms;
-    bd_match_fingerprint now, built;
     MDB_txn *txn;
     if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))
         return 0;
-    int rc = bd_match_fingerprint_of(txn, s->dbi, &now);
+    int fits = bd_match_index_file_fits(s->dir, txn, s->dbi);
     mdb_txn_abort(txn);
-    return rc == 0 && bd_match_index_read_fingerprint(s->dir, &built) == 0 && memcmp(&now, &built, sizeof now) == 0;
+    return fits;
 }
 
 static int lmdb_index_build(bd_matchstore *ms, uint64_t *entries, char *err, size_t errlen)

@@ -1,5 +1,6 @@
 /* metrics.c: the Prometheus text exposition of the agent's counters, for node_exporter's textfile collector. */
 #include "config.h"
+#include "matchstore_open.h"
 #include "daemon.h"
 #include "dispatch.h"
 #include "pstats.h"
@@ -152,7 +153,7 @@ static void agent_wide(buf *b, const bd_agent *a)
     head(b, "match_store_up", "gauge", "0 while the match store (or the shared ledger) fails: files are retried.");
     out(b, "batchdrop_match_store_up %d\n", a->ms && counted && !a->store_down);
     head(b, "match_store_bytes", "gauge", "Disk space used by the ID-match table's file.");
-    if (bd_fmt(path, sizeof path, "%s/match/data.mdb", a->cfg->state_dir) == 0 && stat(path, &st) == 0)
+    if (bd_match_path(a->cfg, "data.mdb", path, sizeof path) == 0 && stat(path, &st) == 0)
         out(b, "batchdrop_match_store_bytes %llu\n", (unsigned long long)st.st_blocks * 512ULL);
     head(b, "low_disk", "gauge", "1 while the outbox or state file system is below min_free_space (no new claims).");
     out(b, "batchdrop_low_disk %d\n", a->disk.low);

@@ -61,25 +61,28 @@ static void decode_ahead(void *arg)
     }
 }
 
+static void readahead_free(bd_readahead *ra)
+{
+    free(ra->c[0].buf);
+    free(ra->c[1].buf);
+    free(ra);
+}
+
 bd_readahead *bd_readahead_open(bd_decoder *dec)
 {
     if (!bd_helper_available(BD_HELPER_DECODE))
         return NULL;
     bd_readahead *ra = calloc(1, sizeof *ra);
-    if (!ra || !(ra->c[0].buf = malloc(BD_READAHEAD_CHUNK)) || !(ra->c[1].buf = malloc(BD_READAHEAD_CHUNK)) ||
+    if (!ra)
+        return NULL;
+    if (!(ra->c[0].buf = malloc(BD_READAHEAD_CHUNK)) || !(ra->c[1].buf = malloc(BD_READAHEAD_CHUNK)) ||
         pthread_mutex_init(&ra->lock, NULL) != 0) {
-        if (ra) {
-            free(ra->c[0].buf);
-            free(ra->c[1].buf);
-        }
-        free(ra);
+        readahead_free(ra);
         return NULL;
     }
     if (pthread_cond_init(&ra->changed, NULL) != 0) {
         pthread_mutex_destroy(&ra->lock);
-        free(ra->c[0].buf);
-        free(ra->c[1].buf);
-        free(ra);
+        readahead_free(ra);
         return NULL;
     }
     ra->dec = dec;
@@ -124,7 +127,5 @@ void bd_readahead_close(bd_readahead *ra)
     bd_helper_wait(BD_HELPER_DECODE);
     pthread_cond_destroy(&ra->changed);
     pthread_mutex_destroy(&ra->lock);
-    free(ra->c[0].buf);
-    free(ra->c[1].buf);
-    free(ra);
+    readahead_free(ra);
 }

@@ -569,9 +569,16 @@ static ino_t index_inode(const bd_config *cfg)
     char path[PATH_MAX];
     struct stat st;
     if (!cfg->match_index || cfg->match_store != BD_STORE_LMDB ||
-        bd_fmt(path, sizeof path, "%s/match/%s", cfg->state_dir, BD_MATCH_INDEX_FILE) < 0 || stat(path, &st) < 0)
+        bd_match_path(cfg, BD_MATCH_INDEX_FILE, path, sizeof path) < 0 || stat(path, &st) < 0)
         return 0;
     return st.st_ino;
+}
+
+/* The spare no longer fits: another configuration, store or not, or the lookup index was rebuilt since it
+ * mapped it (it would read the store's B-tree instead, and keep the old file's disk space). */
+static int spare_outdated(const bd_config *cfg, int with_store)
+{
+    return spare.cfg != cfg || spare.with_store != with_store || (with_store && index_inode(cfg) != spare.index_ino);
 }
 
 void bd_worker_drop_spare(void)
@@ -587,7 +594,7 @@ void bd_worker_drop_spare(void)
 
 int bd_worker_prefork(const bd_config *cfg, const bd_plugins *plugins, int with_store)
 {
-    if (spare.w && (spare.cfg != cfg || spare.with_store != with_store))
+    if (spare.w && spare_outdated(cfg, with_store))
         bd_worker_drop_spare();
     if (spare.w)
         return 0;
@@ -608,9 +615,8 @@ static worker_handle *use_spare(const bd_config *cfg, bd_job **jobs, int n)
     worker_handle *w = spare.w;
     if (!w || spare.cfg != cfg || spare.with_store != (jobs[0]->ms != NULL) || jobs[0]->force_format ||
         jobs[0]->dry_run || jobs[0]->trace_fd > 0)
-        return NULL;
-    if (spare.with_store && index_inode(cfg) != spare.index_ino) {
-        log_debug("the lookup index was rebuilt since the spare worker started; starting a new worker");
+        return NULL; /* not this batch's (another configuration's spare stays for that one's batches) */
+    if (spare_outdated(cfg, spare.with_store)) { /* the lookup index was rebuilt */
         bd_worker_drop_spare();
         return NULL;
     }
