@@ -2,6 +2,7 @@
 #include "config.h"
 #include "commit.h"
 #include "crashpoint.h"
+#include "dispatch.h"
 #include "ledger_shared.h"
 #include "fsutil.h"
 #include "log.h"
@@ -220,6 +221,7 @@ typedef struct group {
     json_t **jrs;
     int *ok;
     int fresh; /* the entries were written just now (not a recovery) */
+    const char **partners; /* fresh groups: each entry's partner (its tail may be deferred) */
 } group;
 
 static int committing(const group *g, size_t i)
@@ -325,7 +327,7 @@ static void append_receipts(group *g, int *needed)
         len += n;
         needed[i] = any = 1;
     }
-    if (any && bd_receipt_append(g->a->cfg->receipts, buf) < 0) {
+    if (any && bd_receipt_write(g->a->cfg->receipts, buf) < 0) {
         log_error("cannot write the receipt%s to %s: %s; %s claimed and retried", g->n == 1 ? "" : "s",
                   g->a->cfg->receipts, strerror(errno), g->n == 1 ? "the file stays" : "the files stay");
         fail_all(g, needed);
@@ -451,21 +453,23 @@ static void forget_entries(group *g)
         }
 }
 
-/* Carry out the group's journal entries from their states on. */
-static void replay_group(group *g)
+/* The receipts written by append_receipts made durable: one fdatasync for the group. */
+static void sync_receipts(group *g, int *needed)
 {
-    int *needed = calloc(g->n, sizeof *needed);
-    if (!needed) {
-        memset(g->ok, 0, g->n * sizeof *g->ok);
-        return;
-    }
     for (size_t i = 0; i < g->n; i++)
-        if (!json_string_value(json_object_get(g->jrs[i], "state")) ||
-            !json_string_value(json_object_get(g->jrs[i], "receipt")))
-            g->ok[i] = 0;
+        needed[i] = committing(g, i);
+    if (bd_receipt_sync(g->a->cfg->receipts) < 0) {
+        log_error("cannot fsync the receipts log %s: %s; the files stay claimed and are retried", g->a->cfg->receipts,
+                  strerror(errno));
+        fail_all(g, needed);
+    }
+}
+
+/* The steps after the receipts are written: make them and the renames durable, hand off, archive, forget. */
+static void finish_group(group *g, int *needed)
+{
     if (any_committing(g)) {
-        publish_outputs(g);
-        append_receipts(g, needed);
+        sync_receipts(g, needed);
         sync_renames(g, needed);
         bd_crashpoint("after-receipt");
         hand_off(g);
@@ -475,6 +479,136 @@ static void replay_group(group *g)
     finish_sources(g, needed);
     bd_crashpoint("after-archive");
     forget_entries(g);
+}
+
+static int *start_group(group *g)
+{
+    int *needed = calloc(g->n, sizeof *needed);
+    if (!needed) {
+        memset(g->ok, 0, g->n * sizeof *g->ok);
+        return NULL;
+    }
+    for (size_t i = 0; i < g->n; i++)
+        if (!json_string_value(json_object_get(g->jrs[i], "state")) ||
+            !json_string_value(json_object_get(g->jrs[i], "receipt")))
+            g->ok[i] = 0;
+    return needed;
+}
+
+/* Carry out the group's journal entries from their states on. */
+static void replay_group(group *g)
+{
+    int *needed = start_group(g);
+    if (!needed)
+        return;
+    if (any_committing(g)) {
+        publish_outputs(g);
+        append_receipts(g, needed);
+    }
+    finish_group(g, needed);
+    free(needed);
+}
+
+/* ---------------------------------------------------------------- the deferred tail (group commit over time) */
+
+/* Under run, a fresh group stops once its outputs are renamed and its receipts written; the steps after that
+ * (fdatasync of the receipts, fsync of the outbox folders, hand-offs, archiving) wait up to BD_TAIL_WAIT for the
+ * groups after it, and then run once for all of them. Until then each entry stays in the journal: a crash
+ * replays it. A file that arrives meanwhile is claimed and parsed without waiting for those flushes. */
+#define BD_TAIL_WAIT 0.2
+#define BD_TAIL_MAX 512
+
+typedef struct bd_commit_tail {
+    size_t n;
+    char *ids[BD_TAIL_MAX], *partners[BD_TAIL_MAX];
+    json_t *jrs[BD_TAIL_MAX];
+    double since; /* monotonic time the oldest entry was deferred */
+} bd_commit_tail;
+
+double bd_commit_tail_due(const bd_agent *a)
+{
+    return a->tail && a->tail->n ? a->tail->since + BD_TAIL_WAIT : -1;
+}
+
+static void tail_clear(bd_commit_tail *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->ids[i]);
+        free(t->partners[i]);
+        json_decref(t->jrs[i]);
+    }
+    t->n = 0;
+}
+
+void bd_commit_tail_flush(bd_agent *a)
+{
+    bd_commit_tail *t = a->tail;
+    if (!t || !t->n)
+        return;
+    int ok[BD_TAIL_MAX], needed[BD_TAIL_MAX];
+    for (size_t i = 0; i < t->n; i++)
+        ok[i] = 1;
+    group g = {.a = a, .n = t->n, .ids = (const char **)t->ids, .jrs = t->jrs, .ok = ok, .fresh = 0};
+    finish_group(&g, needed);
+    for (size_t i = 0; i < t->n; i++) {
+        if (!ok[i])
+            bd_dispatch_left_for_retry(a, t->partners[i], t->ids[i], "committing its outcome failed");
+        else if (json_object_get(t->jrs[i], "mail_spool"))
+            bd_mailer_note_spooled(a->mailer); /* its receipt mail is in the spool now */
+    }
+    tail_clear(t);
+}
+
+void bd_commit_tail_free(bd_agent *a)
+{
+    if (a->tail)
+        tail_clear(a->tail);
+    free(a->tail);
+    a->tail = NULL;
+}
+
+/* Move the group's entries that are still fine into the tail: 0 done, -1 when the group must finish now. */
+static int defer_tail(bd_agent *a, group *g)
+{
+    if (a->sigfd < 0 || !g->partners || (!a->tail && !(a->tail = calloc(1, sizeof *a->tail))))
+        return -1; /* once (no later moment to carry it), a replay, or out of memory */
+    bd_commit_tail *t = a->tail;
+    if (t->n + g->n > BD_TAIL_MAX)
+        bd_commit_tail_flush(a);
+    size_t n = t->n;
+    for (size_t i = 0; i < g->n; i++) {
+        if (!g->ok[i])
+            continue; /* reported as failed by the caller */
+        t->ids[n] = strdup(g->ids[i]);
+        t->partners[n] = strdup(g->partners[i]);
+        t->jrs[n] = json_incref(g->jrs[i]);
+        if (!t->ids[n++] || !t->partners[n - 1]) {
+            for (size_t k = t->n; k < n; k++) {
+                free(t->ids[k]);
+                free(t->partners[k]);
+                json_decref(t->jrs[k]);
+            }
+            return -1;
+        }
+    }
+    if (!t->n)
+        t->since = bd_monotonic();
+    t->n = n;
+    return 0;
+}
+
+/* A fresh group: published and its receipts written now; the rest deferred under run, else done now. */
+static void commit_group(group *g)
+{
+    int *needed = start_group(g);
+    if (!needed)
+        return;
+    publish_outputs(g);
+    append_receipts(g, needed);
+    if (defer_tail(g->a, g) < 0)
+        finish_group(g, needed);
+    else if (bd_monotonic() >= bd_commit_tail_due(g->a))
+        bd_commit_tail_flush(g->a); /* busy for BD_TAIL_WAIT: no idle moment came */
     free(needed);
 }
 
@@ -817,11 +951,11 @@ static int write_intents(bd_agent *a, bd_commit_item *items, intent *ins, size_t
 void bd_commit_jobs(bd_agent *a, bd_commit_item *items, size_t n)
 {
     intent *ins = calloc(n, sizeof *ins);
-    const char **ids = calloc(n, sizeof *ids);
+    const char **ids = calloc(n, sizeof *ids), **partners = calloc(n, sizeof *partners);
     json_t **jrs = calloc(n, sizeof *jrs);
     int *ok = calloc(n, sizeof *ok);
     size_t m = 0, i = 0;
-    for (; ins && ids && jrs && ok && i < n; i++) {
+    for (; ins && ids && partners && jrs && ok && i < n; i++) {
         decide(a, items, i, &ins[i]);
         if (items[i].rc < 0)
             break; /* the partner's later files wait for this one */
@@ -837,13 +971,14 @@ void bd_commit_jobs(bd_agent *a, bd_commit_item *items, size_t n)
     for (size_t k = 0; k < i; k++)
         if (items[k].rc == 0) {
             ids[m] = items[k].claim_id;
+            partners[m] = items[k].job->partner->name;
             jrs[m] = ins[k].jr;
             ok[m++] = 1;
         }
     if (m) {
         bd_crashpoint("after-journal");
-        group g = {.a = a, .n = m, .ids = ids, .jrs = jrs, .ok = ok, .fresh = 1};
-        replay_group(&g);
+        group g = {.a = a, .n = m, .ids = ids, .jrs = jrs, .ok = ok, .fresh = 1, .partners = partners};
+        commit_group(&g);
     }
     for (size_t k = 0, r = 0; k < i; k++)
         if (items[k].rc == 0 && !ok[r++])
@@ -852,6 +987,7 @@ void bd_commit_jobs(bd_agent *a, bd_commit_item *items, size_t n)
         intent_free(&ins[k]);
     free(ins);
     free(ids);
+    free(partners);
     free(jrs);
     free(ok);
 }

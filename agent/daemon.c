@@ -197,6 +197,8 @@ void bd_agent_close(bd_agent *a)
 {
     if (a->pool)
         bd_dispatch_drain(a);
+    bd_commit_tail_flush(a);
+    bd_commit_tail_free(a);
     bd_dispatch_free(a);
     bd_agent_release_retired(a, 1);
     bd_mailer_free(a->mailer);
@@ -254,6 +256,7 @@ static void requeue_claim(const bd_inbox *cin, const char *claim_id, const char 
 
 static void requeue_claims(bd_agent *a)
 {
+    bd_commit_tail_flush(a); /* a claim whose commit is still finishing is not one to resume */
     a->next_claim_retry = 0;
     for (size_t i = 0; i < a->pstats.n; i++)
         a->pstats.v[i].held = 0; /* set again by a file that fails again */
@@ -605,7 +608,9 @@ static double flush_due(const bd_agent *a)
 
 static int wait_timeout_ms(bd_agent *a, double next_poll, double next_sweep, double now)
 {
-    double flush = flush_due(a);
+    double flush = flush_due(a), tail = bd_commit_tail_due(a);
+    if (tail >= 0 && (flush < 0 || tail < flush))
+        flush = tail;
     double cand[] = {next_poll, bd_children_next_restart(&a->children), bd_dispatch_next_deadline(a),
                      a->next_claim_retry > 0 ? a->next_claim_retry - now : -1, bd_report_next(a),
                      bd_mailer_next(a->mailer), flush >= 0 ? (flush > now ? flush - now : 0) : -1};
@@ -623,6 +628,9 @@ static int wait_timeout_ms(bd_agent *a, double next_poll, double next_sweep, dou
 
 static void flush_when_idle(bd_agent *a)
 {
+    double tail = bd_commit_tail_due(a);
+    if (tail >= 0 && bd_monotonic() >= tail)
+        bd_commit_tail_flush(a);
     double due = flush_due(a);
     if (!bd_dispatch_active(a) && due >= 0 && bd_monotonic() >= due)
         flush_finished(a);
@@ -700,6 +708,7 @@ int bd_agent_run(bd_agent *a)
     bd_notify_stopping();
     bd_index_stop(a);
     bd_dispatch_drain(a); /* finish the files in hand */
+    bd_commit_tail_flush(a);
     bd_worker_drop_spare();
     bd_worker_reap_exited(1);
     bd_children_stop(&a->children);

@@ -45,6 +45,7 @@ typedef struct bd_agent {
     unsigned deferred;   /* files left in an inbox this pass because their partner was busy */
     double next_claim_retry; /* monotonic time to revisit files left claimed, 0 = none */
     double last_commit;      /* monotonic time of the last group commit (finished journal entries wait a while) */
+    struct bd_commit_tail *tail; /* run: the commits' steps after their receipts, waiting to run as one (commit.c) */
     int sigfd;               /* run: SIGTERM/SIGINT/SIGHUP/SIGCHLD, -1 otherwise */
     bd_children children;    /* run: SFTP fetcher and pusher processes */
     struct bd_inflight *pool; /* files in workers (dispatch.c) */

@@ -211,6 +211,11 @@ static void leave_for_retry(bd_agent *a, const char *partner, const char *claim_
         log_error("claim %s: %s; the file stays claimed and is retried by the next run", claim_id, what);
 }
 
+void bd_dispatch_left_for_retry(bd_agent *a, const char *partner, const char *claim_id, const char *what)
+{
+    leave_for_retry(a, partner, claim_id, what);
+}
+
 static void handle_incomplete(bd_agent *a, bd_inflight *f, bd_slot_file *sf)
 {
     a->stats.incomplete++;

@@ -42,6 +42,9 @@ int bd_dispatch_reap(struct bd_agent *a, int block);
 void bd_dispatch_drain(struct bd_agent *a);
 int bd_dispatch_active(const struct bd_agent *a);
 int bd_dispatch_has_claim(const struct bd_agent *a, const char *claim_id);
+/* A claim whose commit failed after its journal entry: it stays claimed, its partner waits, and it is replayed
+ * after retry_interval. */
+void bd_dispatch_left_for_retry(struct bd_agent *a, const char *partner, const char *claim_id, const char *what);
 /* For the event loop: the result pipes to poll, and seconds to the nearest deadline (-1: none). */
 int bd_dispatch_pollfds(const struct bd_agent *a, struct pollfd *fds, int max);
 double bd_dispatch_next_deadline(const struct bd_agent *a);

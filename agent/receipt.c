@@ -203,20 +203,31 @@ char *bd_receipt_json_pretty(const bd_receipt *r)
     return dump(r, JSON_INDENT(2), 1);
 }
 
-int bd_receipt_append(const char *log_path, const char *line)
+int bd_receipt_write(const char *log_path, const char *line)
 {
     int created = access(log_path, F_OK) < 0;
     int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0)
         return -1;
     int rc = bd_write_all(fd, line, strlen(line));
-    if (rc == 0)
-        rc = fdatasync(fd);
     int saved = errno;
     if (close(fd) < 0 && rc == 0)
         return -1;
     errno = saved;
     if (rc == 0 && created)
         rc = bd_fsync_parent(log_path);
+    return rc;
+}
+
+int bd_receipt_sync(const char *log_path)
+{
+    int fd = open(log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fdatasync(fd);
+    int saved = errno;
+    if (close(fd) < 0 && rc == 0)
+        return -1;
+    errno = saved;
     return rc;
 }

@@ -37,8 +37,10 @@ char *bd_receipt_json_line(const bd_receipt *r);
 char *bd_receipt_json_pretty(const bd_receipt *r);
 /* The AAM-style text receipt, ready to mail; caller frees. */
 char *bd_receipt_text(const bd_receipt *r);
-/* Append a line to the receipts log and fsync it. -1 with errno on failure. */
-int bd_receipt_append(const char *log_path, const char *line);
+/* Append lines to the receipts log (its folder fsynced when the log is new); bd_receipt_sync makes what was
+ * appended durable (the commit does it once for the groups of its deferred tail). -1 with errno on failure. */
+int bd_receipt_write(const char *log_path, const char *line);
+int bd_receipt_sync(const char *log_path);
 void bd_counters_finish(bd_counters *c);
 /* Add every counter of from to to (the two halves of a file's processing). */
 void bd_counters_add(bd_counters *to, const bd_counters *from);

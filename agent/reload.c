@@ -1,5 +1,6 @@
 /* reload.c: SIGHUP: load and fully validate the configuration again, then swap it in; files in flight finish under the old one. */
 #include "config.h"
+#include "commit.h"
 #include "daemon.h"
 #include "dispatch.h"
 #include "log.h"
@@ -156,6 +157,7 @@ void bd_agent_reload(bd_agent *a)
     a->reload_ms = bd_now_ms();
     bd_notify_reloading();
     log_info("SIGHUP%s: reloading %s", coalesced > 1 ? " (several, coalesced)" : "", a->cfg->path);
+    bd_commit_tail_flush(a); /* its receipts log and folders are the running configuration's */
     int ok = build_candidate(a, &c) == 0;
     if (ok && retire_current(a) < 0) {
         free_candidate(&c);
