@@ -1,6 +1,7 @@
 # t_crashpoints.sh: die at each dangerous point of the commit (BD_CRASH_AT, test builds); the next run leaves exactly one outcome per file.
 . "${BD_SRCDIR}/tests/e2e/lib.sh"
 D="$SAMPLES/demo"
+SLOW=${BD_SLOW:-1}
 case "$("$BD_BIN" --version)" in
 *"crash points"*) ;;
 *) echo "1..0 # SKIP built without --enable-test-hooks (./check.sh builds with them)"; exit 0 ;;
@@ -29,17 +30,8 @@ mkdir -p "$T/ref"; conf "$T/ref"; inputs "$T/ref/inbox"
 run_once "$T/ref"; ok $? "reference run"
 summary "$T/ref" > "$T/ref.sum"
 
-for point in after-idsync-commit after-journal after-outbox-rename after-receipt after-markers before-archive \
-    after-archive worker-idsync-commit after-receipt:2 after-outbox-rename:4; do
-    W="$T/$(echo "$point" | tr ':' '_')"
-    mkdir -p "$W"; conf "$W"; inputs "$W/inbox"
-    BD_CRASH_AT=$point run_once "$W"
-    rc=$?
-    case "$point" in
-    worker-*) is "$rc" 1 "$point: the worker dies, the file is left for a retry (exit 1)" ;;
-    *) is "$rc" 137 "$point: the agent dies there (SIGKILL)" ;;
-    esac
-    run_once "$W"; is $? 0 "$point: the next run recovers (exit 0)"
+check_recovered() { # check_recovered DIR POINT: one outcome per file, nothing left behind
+    local W=$1 point=$2
     summary "$W" > "$W.sum"
     is "$(cat "$W.sum")" "$(cat "$T/ref.sum")" "$point: receipts and outbox contents equal a clean run's"
     is "$(jq -r .file "$W/log/receipts.jsonl" | sort | uniq -d | wc -l | tr -d ' ')" 0 "$point: no file has two receipts"
@@ -52,5 +44,29 @@ for point in after-idsync-commit after-journal after-outbox-rename after-receipt
        "$(mdb_stat -s files "$T/ref/state/ledger" | awk '/Entries/ {print $2}')" "$point: the ledger agrees with the receipts"
     is "$(mdb_stat "$W/state/match" | awk '/Entries/ {print $2}')" 5 "$point: the match store holds the 5 mappings"
     is "$(find "$W/state/mail" -name '*.eml' 2>/dev/null | wc -l | tr -d ' ')" 0 "$point: every receipt mail went out"
+}
+
+for point in after-idsync-commit after-journal after-outbox-rename after-receipt after-markers before-archive \
+    after-archive worker-idsync-commit after-receipt:2 after-outbox-rename:4; do
+    W="$T/$(echo "$point" | tr ':' '_')"
+    mkdir -p "$W"; conf "$W"; inputs "$W/inbox"
+    BD_CRASH_AT=$point run_once "$W"
+    rc=$?
+    case "$point" in
+    worker-*) is "$rc" 1 "$point: the worker dies, the file is left for a retry (exit 1)" ;;
+    *) is "$rc" 137 "$point: the agent dies there (SIGKILL)" ;;
+    esac
+    run_once "$W"; is $? 0 "$point: the next run recovers (exit 0)"
+    check_recovered "$W" "$point"
+done
+
+# Under run, the steps after the receipts are a deferred tail (they run for several commits at once): die there.
+for point in after-outbox-rename after-receipt after-markers before-archive after-archive; do
+    W="$T/run_$point"
+    mkdir -p "$W"; conf "$W"; inputs "$W/inbox"
+    (cd "$W" && BD_CRASH_AT=$point timeout $((30 * SLOW)) "$BD_BIN" run -c "$W/bd.conf" 2>>"$T/agent.log")
+    is "$?" 137 "run, $point: the agent dies there (SIGKILL)"
+    run_once "$W"; is $? 0 "run, $point: the next run recovers (exit 0)"
+    check_recovered "$W" "run, $point"
 done
 done_testing
