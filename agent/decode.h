@@ -25,6 +25,9 @@ typedef struct bd_decode_limits {
 
 typedef struct bd_decoder bd_decoder;
 
+/* Why a cut compressed stream is final (bd_job.truncated_is_final): 0 = not final, the file is given back. */
+enum { BD_TRUNC_GIVE_BACK = 0, BD_TRUNC_TIMED_OUT = 1, BD_TRUNC_RENAMED = 2 };
+
 /* Sniff magic bytes: gzip 1f8b, zstd 28b52ffd or a skippable frame 0x184D2A5?, else plain.
  * Known but unsupported formats (zip, bzip2, xz, 7z, lz4, compress) return BD_COMP_PLAIN and set
  * *unsupported_name (if not NULL) to the format's name; otherwise it is set to NULL. */

@@ -214,7 +214,19 @@ static int same_version(const bd_candidate *c, const struct stat *st)
            c->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* Does the stream decode to a clean end? 1 yes (or bad in a way the job will report), 0 not yet, -1 error. */
+/* A file renamed into the inbox is a finished upload: its gzip stream is not inflated here to see whether it is
+ * whole (a full decompression on the agent's main thread, before the worker decompresses it again). The worker
+ * finds a cut stream, and rejects it (BD_TRUNC_RENAMED). zstd frames are walked by their headers: cheap. */
+static int renamed_gzip(const bd_candidate *c, int fd)
+{
+    unsigned char head[4];
+    const char *uns = NULL;
+    return c->moved_in && pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
+           bd_sniff(head, sizeof head, &uns) == BD_COMP_GZIP;
+}
+
+/* Does the stream decode to a clean end? 1 yes (or bad in a way the job will report), 2 a renamed gzip file (not
+ * inflated: renamed_gzip), 0 not yet, -1 error. */
 static int stream_complete(bd_inbox *in, bd_candidate *c, const char *path, const struct stat *st)
 {
     char why[256] = "";
@@ -222,6 +234,10 @@ static int stream_complete(bd_inbox *in, bd_candidate *c, const char *path, cons
     int fd = bd_open_regular(path); /* no symlink, and no FIFO that would block the agent */
     if (fd < 0)
         return errno == ENOENT ? 0 : errno == EACCES || errno == EPERM || errno == EINVAL || errno == ELOOP ? 1 : -1;
+    if (renamed_gzip(c, fd)) {
+        close(fd);
+        return 2;
+    }
     bd_decode_status s = bd_probe_complete_within(fd, &lim, why, sizeof why);
     close(fd);
     if (s == BD_DEC_IO)
@@ -269,9 +285,13 @@ static int check_ready(bd_inbox *in, bd_candidate *c, double incomplete_timeout,
         log_warn("partner %s: cannot read %s: %s", in->partner->name, path, strerror(errno));
         return 0;
     }
+    if (rc == 2) {
+        *final = BD_TRUNC_RENAMED;
+        return 1;
+    }
     if (rc == 0 && c->incomplete) {
         if (age >= incomplete_timeout) {
-            *final = 1;
+            *final = BD_TRUNC_TIMED_OUT;
             return 1;
         }
         *wait = incomplete_timeout - age;

@@ -213,7 +213,10 @@ static void classify_decode_error(bd_job *j)
     const char *why = bd_decoder_error(j->dec);
     switch (bd_decoder_status(j->dec)) {
     case BD_DEC_TRUNCATED:
-        if (j->truncated_is_final)
+        if (j->truncated_is_final == BD_TRUNC_RENAMED)
+            finish_as(j, BD_JOB_REJECTED, "%s; the file was renamed into the inbox, which marks an upload as "
+                      "finished: the partner sent it cut", why);
+        else if (j->truncated_is_final)
             finish_as(j, BD_JOB_REJECTED, "%s; the file stayed incomplete for incomplete_timeout (%.0f s)", why,
                       j->cfg->incomplete_timeout);
         else

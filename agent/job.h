@@ -41,7 +41,7 @@ typedef struct bd_job {
     int dry_run;             /* validate: parse and count only */
     const char *done_marker; /* remote source: written once outputs and receipt are durable */
     const char *push_dir;    /* partner has a remote_outbox: queue the outputs there */
-    int truncated_is_final;  /* the file stayed truncated past incomplete_timeout: reject it */
+    int truncated_is_final;  /* a cut stream is rejected, not given back (BD_TRUNC_* says why) */
     volatile uint64_t *progress; /* worker: the line being parsed, shared with the supervisor */
     int input_fd;                /* > 0: the claimed file, opened by the supervisor (workers may run as `user`) */
     int trace_fd;                /* plugin-test: write every emitted record as a JSON line here (0: off) */

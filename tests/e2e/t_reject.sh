@@ -83,4 +83,28 @@ once
 is "$(nreceipts ftp_dpm_478_1700000100.sync)" 2 "same name again: a second receipt..."
 is "$(r ftp_dpm_478_1700000100.sync .status)" duplicate "...saying duplicate"
 is "$(inbox_left)" 0 "nothing left in the inbox"
+
+# --- under run: a gzip file renamed in is a finished upload (not inflated by the agent to check it: a cut one is
+# rejected by its worker, at once); one written in place that is cut waits, as an upload in progress
+SLOW=${BD_SLOW:-1}
+head -c $(( $(stat -c %s "$T/big.gz") - 9 )) "$T/big.gz" > "$T/cut.gz"
+(cd "$T" && bd_exec run -c "$T/bd.conf" 2>>"$T/agent.log") &
+AGENT=$!
+BG_PIDS="$BG_PIDS $AGENT"
+WAIT=$((10 * SLOW)) wait_for grep -q running "$T/agent.log"
+cp "$T/cut.gz" "$T/inbox/ftp_dpm_478_1500000031.sync.gz"
+cp "$T/cut.gz" "$T/cut2.gz"; mv "$T/cut2.gz" "$T/inbox/ftp_dpm_478_1500000032.sync.gz"
+WAIT=$((10 * SLOW)) wait_for sh -c "[ \$(jq -r 'select(.file == \"ftp_dpm_478_1500000032.sync.gz\") | .status' '$T/log/receipts.jsonl' | head -n 1) = rejected ]"
+ok $? "run: a cut gzip renamed into the inbox is rejected at once (incomplete_timeout is an hour)"
+like "$(r ftp_dpm_478_1500000032.sync.gz .reason)" "renamed into the inbox" "the reason says the partner sent it cut"
+WAIT=$((10 * SLOW)) wait_for grep -q "ftp_dpm_478_1500000031.sync.gz looks like an upload in progress" "$T/agent.log"
+ok $? "run: a cut gzip written in place is an upload in progress"
+is "$(nreceipts ftp_dpm_478_1500000031.sync.gz)" 0 "and gets no receipt while it waits"
+{ cat "$T/big.txt"; printf 'ACME-9999\td_sid=9\n'; } | gzip -c > "$T/big2.gz" # new content: not a duplicate
+mv "$T/big2.gz" "$T/inbox/ftp_dpm_478_1500000033.sync.gz"
+WAIT=$((10 * SLOW)) wait_for sh -c "jq -r .file '$T/log/receipts.jsonl' | grep -qx ftp_dpm_478_1500000033.sync.gz"
+is "$(r ftp_dpm_478_1500000033.sync.gz .status)" ok "run: a whole gzip renamed in is taken"
+kill -TERM "$AGENT"; wait "$AGENT"
+is $? 0 "the agent stops cleanly"
+is "$(nreceipts ftp_dpm_478_1500000031.sync.gz)" 0 "the cut gzip written in place is still not taken"
 done_testing
