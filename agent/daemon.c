@@ -409,6 +409,7 @@ static double poll_inboxes(bd_agent *a)
         int stopped;
         if (a->inboxes[i].remote || bd_dispatch_held(a, a->inboxes[i].partner))
             continue; /* held: not even probed until the retry */
+        a->inboxes[i].probe_async = a->sigfd >= 0; /* run: a big gzip stream is checked beside the loop */
         double w = bd_inbox_poll(&a->inboxes[i], a->cfg->incomplete_timeout, on_ready, a, &stopped);
         if (w >= 0 && (next < 0 || w < next))
             next = w;

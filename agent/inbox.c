@@ -82,10 +82,16 @@ int bd_inbox_init_remote(bd_inbox *in, const bd_config *cfg, const bd_partner *p
     return bd_remote_dir(in->claim_dir, sizeof in->claim_dir, cfg, p, "ready");
 }
 
+static void forget(bd_candidate *c)
+{
+    bd_probe_child_stop(&c->probe);
+    free(c->name);
+}
+
 void bd_inbox_free(bd_inbox *in)
 {
     for (size_t i = 0; i < in->n; i++)
-        free(in->c[i].name);
+        forget(&in->c[i]);
     free(in->c);
     in->c = NULL;
     in->n = in->cap = 0;
@@ -130,7 +136,7 @@ static bd_candidate *add(bd_inbox *in, const char *name)
 
 static void drop(bd_inbox *in, size_t i)
 {
-    free(in->c[i].name);
+    forget(&in->c[i]);
     memmove(&in->c[i], &in->c[i + 1], (in->n - i - 1) * sizeof *in->c);
     in->n--;
 }
@@ -188,7 +194,7 @@ int bd_inbox_scan(bd_inbox *in)
         if (in->c[i].seen)
             in->c[kept++] = in->c[i];
         else
-            free(in->c[i].name);
+            forget(&in->c[i]);
     }
     in->n = kept;
     /* Name order: ID-sync files (adobe_id_, c2c_id_) come before trait files
@@ -214,42 +220,96 @@ static int same_version(const bd_candidate *c, const struct stat *st)
            c->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* A file renamed into the inbox is a finished upload: its gzip stream is not inflated here to see whether it is
- * whole (a full decompression on the agent's main thread, before the worker decompresses it again). The worker
- * finds a cut stream, and rejects it (BD_TRUNC_RENAMED). zstd frames are walked by their headers: cheap. */
-static int renamed_gzip(const bd_candidate *c, int fd)
+static int gzip_head(int fd)
 {
     unsigned char head[4];
     const char *uns = NULL;
-    return c->moved_in && pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
-           bd_sniff(head, sizeof head, &uns) == BD_COMP_GZIP;
+    return pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head && bd_sniff(head, sizeof head, &uns) == BD_COMP_GZIP;
 }
 
-/* Does the stream decode to a clean end? 1 yes (or bad in a way the job will report), 2 a renamed gzip file (not
- * inflated: renamed_gzip), 0 not yet, -1 error. */
-static int stream_complete(bd_inbox *in, bd_candidate *c, const char *path, const struct stat *st)
+/* What a check found for this version of the file: 1 whole (or bad in a way the job will report), 0 cut (an
+ * upload in progress until incomplete_timeout), -1 could not read it. */
+static int verdict(bd_inbox *in, bd_candidate *c, const struct stat *st, bd_decode_status s, const char *why)
+{
+    if (s == BD_DEC_IO)
+        return -1;
+    int again = c->incomplete && same_version(c, st);
+    c->size = st->st_size;
+    c->mtime = st->st_mtim;
+    if (s != BD_DEC_TRUNCATED) {
+        c->complete = 1;
+        c->incomplete = 0;
+        return 1;
+    }
+    c->complete = 0;
+    if (!again)
+        log_info("partner %s: %s looks like an upload in progress (%s); waiting", in->partner->name, c->name, why);
+    c->incomplete = 1;
+    return 0;
+}
+
+/* The child checking this candidate: its verdict when it is done, else 0 with *wait set. */
+#define BD_PROBE_POLL 0.05
+static int probe_done(bd_inbox *in, bd_candidate *c, const struct stat *probed, double *wait)
+{
+    char why[256] = "";
+    int s = bd_probe_child_poll(&c->probe, why, sizeof why);
+    if (s < 0) {
+        *wait = BD_PROBE_POLL;
+        return 0;
+    }
+    int rc = verdict(in, c, probed, (bd_decode_status)s, why);
+    if (rc < 0)
+        log_warn("partner %s: cannot check %s: %s; trying again", in->partner->name, c->name, why);
+    return rc < 0 ? 0 : rc;
+}
+
+/* Start checking a big gzip stream in a child (see stream_probe.h): 0 started (*wait set), -1 check it here. */
+static int probe_in_child(bd_inbox *in, bd_candidate *c, int fd, const struct stat *st, double *wait)
+{
+    bd_decode_limits lim = {.max_input = in->max_file_size, .max_output = in->max_decoded_size};
+    if (bd_probe_child_start(&c->probe, fd, &lim) < 0) {
+        log_warn("partner %s: cannot fork to check %s (%s); checking it here", in->partner->name, c->name,
+                 strerror(errno));
+        return -1;
+    }
+    log_debug("partner %s: checking the gzip stream of %s in process %ld", in->partner->name, c->name,
+              (long)c->probe.pid);
+    c->size = st->st_size; /* the version being checked */
+    c->mtime = st->st_mtim;
+    c->incomplete = c->complete = 0;
+    *wait = BD_PROBE_POLL;
+    return 0;
+}
+
+/* Does the stream decode to a clean end? 1 yes (or bad in a way the job will report), 2 a gzip file renamed in
+ * (a finished upload, not inflated here: its worker rejects a cut stream), 0 not yet (or still being checked:
+ * *wait set), -1 error. */
+static int stream_complete(bd_inbox *in, bd_candidate *c, const char *path, const struct stat *st, double *wait)
 {
     char why[256] = "";
     bd_decode_limits lim = {.max_input = in->max_file_size, .max_output = in->max_decoded_size};
+    if (c->probe.pid > 0) {
+        struct stat probed = {.st_size = c->size, .st_mtim = c->mtime};
+        int rc = probe_done(in, c, &probed, wait);
+        if (c->probe.pid <= 0 && !same_version(c, st)) { /* changed while it was checked: check it again */
+            *wait = 0;
+            return 0;
+        }
+        return rc;
+    }
     int fd = bd_open_regular(path); /* no symlink, and no FIFO that would block the agent */
     if (fd < 0)
         return errno == ENOENT ? 0 : errno == EACCES || errno == EPERM || errno == EINVAL || errno == ELOOP ? 1 : -1;
-    if (renamed_gzip(c, fd)) {
-        close(fd);
-        return 2;
-    }
-    bd_decode_status s = bd_probe_complete_within(fd, &lim, why, sizeof why);
+    int gzip = gzip_head(fd), rc;
+    if (gzip && c->moved_in)
+        rc = 2;
+    else if (gzip && in->probe_async && st->st_size > BD_PROBE_INLINE_MAX && probe_in_child(in, c, fd, st, wait) == 0)
+        rc = 0;
+    else
+        rc = verdict(in, c, st, bd_probe_complete_within(fd, &lim, why, sizeof why), why);
     close(fd);
-    if (s == BD_DEC_IO)
-        return -1;
-    if (s != BD_DEC_TRUNCATED)
-        return 1;
-    if (!c->incomplete || !same_version(c, st))
-        log_info("partner %s: %s looks like an upload in progress (%s); waiting", in->partner->name, c->name, why);
-    c->incomplete = 1;
-    c->size = st->st_size;
-    c->mtime = st->st_mtim;
-    return 0;
+    return rc;
 }
 
 /* 1 = ready, 0 = not yet (*wait set when a time is known), -1 = forget it.
@@ -279,8 +339,8 @@ static int check_ready(bd_inbox *in, bd_candidate *c, double incomplete_timeout,
         *wait = in->partner->settle - age;
         return 0;
     }
-    int known_incomplete = c->incomplete && same_version(c, &st);
-    int rc = known_incomplete ? 0 : stream_complete(in, c, path, &st);
+    int known = (c->incomplete || c->complete) && same_version(c, &st) && c->probe.pid <= 0;
+    int rc = known ? c->complete : stream_complete(in, c, path, &st, wait);
     if (rc < 0) {
         log_warn("partner %s: cannot read %s: %s", in->partner->name, path, strerror(errno));
         return 0;

@@ -2,6 +2,7 @@
 #ifndef BD_INBOX_H
 #define BD_INBOX_H
 #include "conf.h"
+#include "stream_probe.h"
 #include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -15,6 +16,8 @@ typedef struct bd_candidate {
     int seen;                /* mark for the sweep */
     int ignored;             /* not a regular file: reported once, never taken */
     int moved_in;            /* arrived by rename and not written since: complete, no settle wait */
+    int complete;            /* its stream was proven whole at this size and mtime */
+    bd_probe_child probe;    /* run: the check of a big gzip stream, in a child process */
 } bd_candidate;
 
 typedef struct bd_inbox {
@@ -25,6 +28,7 @@ typedef struct bd_inbox {
     int remote;               /* a remote inbox's queue: files the SFTP fetcher downloaded into claim_dir */
     int pending;              /* remote: the queue changed, process it */
     uint64_t max_file_size, max_decoded_size; /* limits of the completeness probe */
+    int probe_async;          /* run: big gzip streams are checked in a child process (stream_probe.c) */
     bd_candidate *c;
     size_t n, cap;
 } bd_inbox;

@@ -88,6 +88,10 @@ is "$(inbox_left)" 0 "nothing left in the inbox"
 # rejected by its worker, at once); one written in place that is cut waits, as an upload in progress
 SLOW=${BD_SLOW:-1}
 head -c $(( $(stat -c %s "$T/big.gz") - 9 )) "$T/big.gz" > "$T/cut.gz"
+# a gzip stream of over 4 MiB (stream_probe.h): written in place, it is checked by a child process
+head -c 3000000 /dev/urandom | od -An -v -tx8 -w8 | awk '{ print "U" $1 "\td_sid=" (NR % 97) }' | gzip -1 > "$T/huge.gz"
+head -c $(( $(stat -c %s "$T/huge.gz") - 5 )) "$T/huge.gz" > "$T/hugecut.gz"
+sed -i '/max_decoded_size/d' "$T/bd.conf"; echo 'log_level = "debug";' >> "$T/bd.conf"
 (cd "$T" && bd_exec run -c "$T/bd.conf" 2>>"$T/agent.log") &
 AGENT=$!
 BG_PIDS="$BG_PIDS $AGENT"
@@ -104,6 +108,19 @@ is "$(nreceipts ftp_dpm_478_1500000031.sync.gz)" 0 "and gets no receipt while it
 mv "$T/big2.gz" "$T/inbox/ftp_dpm_478_1500000033.sync.gz"
 WAIT=$((10 * SLOW)) wait_for sh -c "jq -r .file '$T/log/receipts.jsonl' | grep -qx ftp_dpm_478_1500000033.sync.gz"
 is "$(r ftp_dpm_478_1500000033.sync.gz .status)" ok "run: a whole gzip renamed in is taken"
+[ "$(stat -c %s "$T/huge.gz")" -gt $((4 << 20)) ]; ok $? "the big gzip is over 4 MiB ($(stat -c %s "$T/huge.gz") bytes)"
+cp "$T/hugecut.gz" "$T/inbox/ftp_dpm_478_1500000034.sync.gz"
+WAIT=$((10 * SLOW)) wait_for grep -q "checking the gzip stream of ftp_dpm_478_1500000034.sync.gz in process" "$T/agent.log"
+ok $? "run: a big gzip written in place is checked in a child process"
+WAIT=$((10 * SLOW)) wait_for grep -q "ftp_dpm_478_1500000034.sync.gz looks like an upload in progress" "$T/agent.log"
+ok $? "which finds it cut: an upload in progress"
+printf 'ACME-0042\td_sid=42\n' > "$T/inbox/ftp_dpm_478_1500000035.sync"
+WAIT=$((10 * SLOW)) wait_for sh -c "jq -r .file '$T/log/receipts.jsonl' | grep -qx ftp_dpm_478_1500000035.sync"
+ok $? "a later file of the partner is taken meanwhile"
+cat "$T/huge.gz" > "$T/inbox/ftp_dpm_478_1500000034.sync.gz" # the upload completes
+WAIT=$((20 * SLOW)) wait_for sh -c "jq -r .file '$T/log/receipts.jsonl' | grep -qx ftp_dpm_478_1500000034.sync.gz"
+is "$(r ftp_dpm_478_1500000034.sync.gz .status)" ok "once whole, the child's check lets it be taken"
+is "$(r ftp_dpm_478_1500000034.sync.gz .records_received)" 375000 "all of it"
 kill -TERM "$AGENT"; wait "$AGENT"
 is $? 0 "the agent stops cleanly"
 is "$(nreceipts ftp_dpm_478_1500000031.sync.gz)" 0 "the cut gzip written in place is still not taken"
