@@ -504,6 +504,12 @@ bd_compression bd_decoder_compression(const bd_decoder *d)
     return d->comp;
 }
 
+uint64_t bd_decoder_input_size(const bd_decoder *d)
+{
+    struct stat st;
+    return d && fstat(d->fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+}
+
 uint64_t bd_decoder_bytes_in(const bd_decoder *d)
 {
     return d->bytes_in;

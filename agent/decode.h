@@ -58,6 +58,8 @@ bd_compression bd_decoder_compression(const bd_decoder *d);
 
 /* Raw bytes read so far. */
 uint64_t bd_decoder_bytes_in(const bd_decoder *d);
+/* The size of the input file (fstat); 0 when it cannot be known. */
+uint64_t bd_decoder_input_size(const bd_decoder *d);
 
 /* Decoded bytes produced so far (on BD_DEC_TOO_BIG this is max_output + 1). */
 uint64_t bd_decoder_bytes_out(const bd_decoder *d);

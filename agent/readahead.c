@@ -68,9 +68,16 @@ static void readahead_free(bd_readahead *ra)
     free(ra);
 }
 
+static uint64_t min_input = BD_READAHEAD_MIN_INPUT;
+
+void bd_readahead_set_min_input(uint64_t bytes)
+{
+    min_input = bytes;
+}
+
 bd_readahead *bd_readahead_open(bd_decoder *dec)
 {
-    if (!bd_helper_available(BD_HELPER_DECODE))
+    if (!bd_helper_available(BD_HELPER_DECODE) || bd_decoder_input_size(dec) < min_input)
         return NULL;
     bd_readahead *ra = calloc(1, sizeof *ra);
     if (!ra)

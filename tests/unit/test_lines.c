@@ -8,6 +8,7 @@
 #include "decode.h"
 #include "helper_thread.h"
 #include "lines.h"
+#include "readahead.h"
 #include "strutil.h"
 #include "tap.h"
 #include "test_util.h"
@@ -421,6 +422,7 @@ int main(void)
     test_utf8();
     test_splitter();
     /* the splitter then reads the decoder through readahead.c */
+    bd_readahead_set_min_input(0); /* the tests' inputs are small: read every one of them ahead */
     TAP_EQ_INT(bd_helper_start(BD_HELPER_DECODE), 0, "the decoding thread starts: the same tests read ahead");
     test_splitter();
     return tap_done();
