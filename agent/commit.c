@@ -512,11 +512,13 @@ static void replay_group(group *g)
 /* ---------------------------------------------------------------- the deferred tail (group commit over time) */
 
 /* Under run, a fresh group stops once its outputs are renamed and its receipts written; the steps after that
- * (fdatasync of the receipts, fsync of the outbox folders, hand-offs, archiving) wait up to BD_TAIL_WAIT for the
- * groups after it, and then run once for all of them. Until then each entry stays in the journal: a crash
- * replays it. A file that arrives meanwhile is claimed and parsed without waiting for those flushes. */
-#define BD_TAIL_WAIT 0.2
+ * (fdatasync of the receipts, fsync of the outbox folders, hand-offs, archiving) wait for the groups after it,
+ * up to BD_TAIL_WAIT or BD_TAIL_GROUP entries, and then run once for all of them, beside a worker when one runs
+ * (daemon.c: run_commit_tail). Until then each entry stays in the journal: a crash replays it. A file that
+ * arrives meanwhile is claimed and parsed without waiting for those flushes. */
+#define BD_TAIL_WAIT BD_COMMIT_TAIL_WAIT
 #define BD_TAIL_MAX 512
+#define BD_TAIL_GROUP 8 /* due at once from this many entries on: a tail's unlinks stay short (p99 latency) */
 
 typedef struct bd_commit_tail {
     size_t n;
@@ -527,7 +529,9 @@ typedef struct bd_commit_tail {
 
 double bd_commit_tail_due(const bd_agent *a)
 {
-    return a->tail && a->tail->n ? a->tail->since + BD_TAIL_WAIT : -1;
+    if (!a->tail || !a->tail->n)
+        return -1;
+    return a->tail->n >= BD_TAIL_GROUP ? a->tail->since : a->tail->since + BD_TAIL_WAIT;
 }
 
 static void tail_clear(bd_commit_tail *t)
@@ -607,8 +611,8 @@ static void commit_group(group *g)
     append_receipts(g, needed);
     if (defer_tail(g->a, g) < 0)
         finish_group(g, needed);
-    else if (bd_monotonic() >= bd_commit_tail_due(g->a))
-        bd_commit_tail_flush(g->a); /* busy for BD_TAIL_WAIT: no idle moment came */
+    else if (bd_monotonic() >= bd_commit_tail_due(g->a) + 4 * BD_TAIL_WAIT)
+        bd_commit_tail_flush(g->a); /* the loop found no moment for it (see run_loop) */
     free(needed);
 }
 

@@ -27,9 +27,11 @@ typedef struct bd_commit_item {
 } bd_commit_item;
 void bd_commit_jobs(bd_agent *a, bd_commit_item *items, size_t n);
 /* Under run, a group commit stops once its outputs are renamed and its receipts written; the rest (fdatasync of
- * the receipts, fsync of the outbox folders, hand-offs, archiving) waits up to 0.2 s for the groups after it and
- * runs once for all of them (each entry stays in the journal until then). bd_commit_tail_due: when it is due
- * (monotonic; -1 when nothing waits); bd_commit_tail_flush: run it now (before a reload, a retry pass, exit). */
+ * the receipts, fsync of the outbox folders, hand-offs, archiving) waits for the groups after it (up to
+ * BD_COMMIT_TAIL_WAIT seconds, or 8 files) and runs once for all of them (each entry stays in the journal until
+ * then). bd_commit_tail_due: when it is due (monotonic; -1 when nothing waits); bd_commit_tail_flush: run it now
+ * (also before a reload, a retry pass, exit). */
+#define BD_COMMIT_TAIL_WAIT 0.2
 double bd_commit_tail_due(const bd_agent *a);
 void bd_commit_tail_flush(bd_agent *a);
 void bd_commit_tail_free(bd_agent *a);

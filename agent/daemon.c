@@ -610,6 +610,8 @@ static double flush_due(const bd_agent *a)
 static int wait_timeout_ms(bd_agent *a, double next_poll, double next_sweep, double now)
 {
     double flush = flush_due(a), tail = bd_commit_tail_due(a);
+    if (tail >= 0 && !bd_dispatch_active(a))
+        tail += BD_COMMIT_TAIL_WAIT; /* idle: run_commit_tail waits for it to be overdue */
     if (tail >= 0 && (flush < 0 || tail < flush))
         flush = tail;
     double cand[] = {next_poll, bd_children_next_restart(&a->children), bd_dispatch_next_deadline(a),
@@ -629,12 +631,18 @@ static int wait_timeout_ms(bd_agent *a, double next_poll, double next_sweep, dou
 
 static void flush_when_idle(bd_agent *a)
 {
-    double tail = bd_commit_tail_due(a);
-    if (tail >= 0 && bd_monotonic() >= tail)
-        bd_commit_tail_flush(a);
     double due = flush_due(a);
     if (!bd_dispatch_active(a) && due >= 0 && bd_monotonic() >= due)
         flush_finished(a);
+}
+
+/* The commits' deferred tail (commit.c), once due: beside a worker that was just started or still runs (its
+ * flushes then do not hold up a file's claim), else when overdue (an idle agent). */
+static void run_commit_tail(bd_agent *a)
+{
+    double due = bd_commit_tail_due(a), now = bd_monotonic();
+    if (due >= 0 && (now >= due + BD_COMMIT_TAIL_WAIT || (now >= due && bd_dispatch_active(a))))
+        bd_commit_tail_flush(a);
 }
 
 static int run_loop(bd_agent *a, bd_watch *w)
@@ -673,6 +681,7 @@ static int run_loop(bd_agent *a, bd_watch *w)
         if (a->next_claim_retry > 0 && now >= a->next_claim_retry)
             requeue_claims(a);
         next_poll = poll_inboxes(a);
+        run_commit_tail(a);
         bd_mailer_tick(a->mailer, a->cfg, &a->pstats);
         bd_report_tick(a, 0);
         bd_index_tick(a);
