@@ -502,7 +502,8 @@ static void prepare(bd_agent *a, bd_inbox *in, bd_slot_file *sf, int truncated_i
     bd_job *j = &sf->job;
     memset(j, 0, sizeof *j);
     *j = (bd_job){.cfg = a->cfg, .partner = in->partner, .plugins = &a->plugins, .ms = a->ms,
-                  .path = sf->claim_path, .name = sf->name, .truncated_is_final = in->remote ? BD_TRUNC_TIMED_OUT : truncated_is_final};
+                  .path = sf->claim_path, .name = sf->name,
+                  .truncated_is_final = in->remote ? BD_TRUNC_TIMED_OUT : truncated_is_final};
     if (in->remote && bd_remote_dir(sf->done, sizeof sf->done, a->cfg, in->partner, "done") == 0 &&
         bd_fmt(sf->done + strlen(sf->done), sizeof sf->done - strlen(sf->done), "/%s", bd_basename(sf->claim_path)) == 0)
         j->done_marker = sf->done;

@@ -259,8 +259,10 @@ static int probe_done(bd_inbox *in, bd_candidate *c, const struct stat *probed, 
         return 0;
     }
     int rc = verdict(in, c, probed, (bd_decode_status)s, why);
-    if (rc < 0)
-        log_warn("partner %s: cannot check %s: %s; trying again", in->partner->name, c->name, why);
+    if (rc < 0) {
+        log_warn("partner %s: cannot check %s: %s; trying again in a second", in->partner->name, c->name, why);
+        *wait = 1.0;
+    }
     return rc < 0 ? 0 : rc;
 }
 
