@@ -64,14 +64,24 @@ int bd_fsync_dir(const char *dir)
     return rc;
 }
 
-int bd_fsync_close(int fd)
+static int sync_close(int fd, int data_only)
 {
-    int rc = fsync(fd);
+    int rc = data_only ? fdatasync(fd) : fsync(fd);
     int saved = errno;
     if (close(fd) < 0 && rc == 0)
         return -1; /* errno from close */
     errno = saved;
     return rc;
+}
+
+int bd_fsync_close(int fd)
+{
+    return sync_close(fd, 0);
+}
+
+int bd_fdatasync_close(int fd)
+{
+    return sync_close(fd, 1);
 }
 
 int bd_dirname(char *out, size_t outlen, const char *path)

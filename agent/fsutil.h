@@ -9,6 +9,7 @@ int bd_read_all(int fd, void *buf, size_t len); /* bytes read (short only at EOF
 int bd_fsync_dir(const char *dir);
 /* fsync fd, then close it in every case; -1 with errno from the first of the two that failed. */
 int bd_fsync_close(int fd);
+int bd_fdatasync_close(int fd); /* the same with fdatasync */
 int bd_fsync_parent(const char *path);
 int bd_mkdir_p(const char *path, mode_t mode);
 /* rename that fails with EEXIST instead of replacing an existing target */

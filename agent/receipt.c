@@ -222,12 +222,5 @@ int bd_receipt_write(const char *log_path, const char *line)
 int bd_receipt_sync(const char *log_path)
 {
     int fd = open(log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fdatasync(fd);
-    int saved = errno;
-    if (close(fd) < 0 && rc == 0)
-        return -1;
-    errno = saved;
-    return rc;
+    return fd < 0 ? -1 : bd_fdatasync_close(fd);
 }
