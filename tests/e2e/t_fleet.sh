@@ -139,7 +139,16 @@ fleet_setup() {
     up=0
     for a in 1 2 3; do WAIT=$((10 * SLOW)) wait_for has_line "$T/$1$a/agent.log" ' running: ' && up=$((up + 1)); done
     is $up 3 "$1: three agents running"
+    # each fetcher on the server before the files come (the first agent's log already has its `once`'s line):
+    # under load a slow handshake could leave one agent out of a quick drain
+    up=0
+    for a in 1 2 3; do
+        want=1; [ "$a" -eq 1 ] && want=2
+        WAIT=$((20 * SLOW)) wait_for lines_ge "$T/$1$a/agent.log" 'connected to sftp://' "$want" && up=$((up + 1))
+    done
+    is $up 3 "$1: the three fetchers are connected"
 }
+lines_ge() { [ "$(grep -c "$2" "$1" 2>/dev/null || true)" -ge "$3" ]; }
 # traits_of DIR...: the receipts of trait files in those agents' logs (the ID-sync file's is left out)
 traits_of() { cat "$@" 2>/dev/null | jq -c 'select(.file | startswith("ftp_"))'; }
 total() { traits_of "$T/$1"?/log/receipts.jsonl | wc -l | tr -d ' '; }
