@@ -165,6 +165,10 @@ int bd_inbox_note(bd_inbox *in, const char *name, int moved_in)
 {
     int err;
     bd_candidate *c = touch(in, name, &err);
+    if (c && moved_in && !c->moved_in) { /* a sweep saw it first: what was found then no longer applies */
+        bd_probe_child_stop(&c->probe);
+        c->complete = c->incomplete = 0;
+    }
     if (c)
         c->moved_in = moved_in; /* a later close_write (written again) clears it */
     return err;
