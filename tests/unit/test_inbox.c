@@ -50,39 +50,54 @@ static int write_cut_gzip(const char *dir, const char *name)
     return rc == 0 ? rename(tmp, path) : -1;
 }
 
+/* A partner whose inbox is dir (no settle time), a cut gzip file in it, and what the inbox offered. */
+typedef struct fixture {
+    bd_partner p;
+    bd_inbox in;
+    offer o;
+} fixture;
+
+static void set_up(fixture *f, const char *dir, const char *name)
+{
+    memset(f, 0, sizeof *f);
+    f->p = (bd_partner){.name = "acme", .inbox = (char *)dir, .settle = 0};
+    f->in = (bd_inbox){.partner = &f->p, .wd = -1, .max_file_size = 1 << 30, .max_decoded_size = 1 << 30};
+    TAP_OK(write_cut_gzip(dir, name) == 0, "a cut gzip file %s is made", name);
+}
+
+/* One pass of the inbox: how many files it has offered so far. */
+static int offered_after_poll(fixture *f, double incomplete_timeout)
+{
+    int stopped = 0;
+    bd_inbox_poll(&f->in, incomplete_timeout, take, &f->o, &stopped);
+    return f->o.n;
+}
+
 static void test_renamed_gzip_after_a_sweep(const char *dir)
 {
-    bd_partner p = {.name = "acme", .inbox = (char *)dir, .settle = 0};
-    bd_inbox in = {.partner = &p, .wd = -1, .max_file_size = 1 << 30, .max_decoded_size = 1 << 30};
-    offer o = {0};
-    int stopped = 0;
-    TAP_OK(write_cut_gzip(dir, "ftp_dpm_478_1500000001.sync.gz") == 0, "a cut gzip file is made");
-    TAP_EQ_INT(bd_inbox_scan(&in), 0, "the sweep lists it (before any inotify event)");
-    bd_inbox_poll(&in, 3600, take, &o, &stopped);
-    TAP_EQ_INT(o.n, 0, "seen by the sweep alone, the cut stream is an upload in progress: not offered");
-    bd_inbox_poll(&in, 3600, take, &o, &stopped);
-    TAP_EQ_INT(o.n, 0, "and not offered again while it is unchanged");
-    TAP_EQ_INT(bd_inbox_note(&in, "ftp_dpm_478_1500000001.sync.gz", 1), 0, "then its rename event comes");
-    bd_inbox_poll(&in, 3600, take, &o, &stopped);
-    TAP_EQ_INT(o.n, 1, "renamed in, it is a finished upload: offered at once");
-    TAP_EQ_INT(o.final, BD_TRUNC_RENAMED, "and a cut stream is final, because it was renamed in");
-    bd_inbox_free(&in);
+    const char *name = "ftp_dpm_478_1500000001.sync.gz";
+    fixture f;
+    set_up(&f, dir, name);
+    TAP_EQ_INT(bd_inbox_scan(&f.in), 0, "the sweep lists it (before any inotify event)");
+    TAP_EQ_INT(offered_after_poll(&f, 3600), 0,
+               "seen by the sweep alone, the cut stream is an upload in progress: not offered");
+    TAP_EQ_INT(offered_after_poll(&f, 3600), 0, "and not offered again while it is unchanged");
+    TAP_EQ_INT(bd_inbox_note(&f.in, name, 1), 0, "then its rename event comes");
+    TAP_EQ_INT(offered_after_poll(&f, 3600), 1, "renamed in, it is a finished upload: offered at once");
+    TAP_EQ_INT(f.o.final, BD_TRUNC_RENAMED, "and a cut stream is final, because it was renamed in");
+    bd_inbox_free(&f.in);
 }
 
 static void test_written_in_place_waits(const char *dir)
 {
-    bd_partner p = {.name = "acme", .inbox = (char *)dir, .settle = 0};
-    bd_inbox in = {.partner = &p, .wd = -1, .max_file_size = 1 << 30, .max_decoded_size = 1 << 30};
-    offer o = {0};
-    int stopped = 0;
-    TAP_OK(write_cut_gzip(dir, "ftp_dpm_478_1500000002.sync.gz") == 0, "another cut gzip file is made");
-    TAP_EQ_INT(bd_inbox_note(&in, "ftp_dpm_478_1500000002.sync.gz", 0), 0, "an event says it was written");
-    bd_inbox_poll(&in, 3600, take, &o, &stopped);
-    TAP_EQ_INT(o.n, 0, "written in place and cut: an upload in progress, not offered");
-    bd_inbox_poll(&in, 0, take, &o, &stopped);
-    TAP_EQ_INT(o.n, 1, "past incomplete_timeout it is offered");
-    TAP_EQ_INT(o.final, BD_TRUNC_TIMED_OUT, "to be rejected because it stayed cut");
-    bd_inbox_free(&in);
+    const char *name = "ftp_dpm_478_1500000002.sync.gz";
+    fixture f;
+    set_up(&f, dir, name);
+    TAP_EQ_INT(bd_inbox_note(&f.in, name, 0), 0, "an event says it was written");
+    TAP_EQ_INT(offered_after_poll(&f, 3600), 0, "written in place and cut: an upload in progress, not offered");
+    TAP_EQ_INT(offered_after_poll(&f, 0), 1, "past incomplete_timeout it is offered");
+    TAP_EQ_INT(f.o.final, BD_TRUNC_TIMED_OUT, "to be rejected because it stayed cut");
+    bd_inbox_free(&f.in);
 }
 
 int main(void)
