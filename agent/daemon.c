@@ -607,11 +607,17 @@ static double flush_due(const bd_agent *a)
     return bd_ledger_pending(a->ledger) ? a->last_commit + BD_FLUSH_IDLE : -1;
 }
 
+/* When the commits' deferred tail (commit.c) runs (-1: none waits): once due, beside a worker that was just
+ * started or still runs (its flushes then do not hold up a file's claim), else when overdue (an idle agent). */
+static double commit_tail_time(bd_agent *a)
+{
+    double due = bd_commit_tail_due(a);
+    return due < 0 || bd_dispatch_active(a) ? due : due + BD_COMMIT_TAIL_WAIT;
+}
+
 static int wait_timeout_ms(bd_agent *a, double next_poll, double next_sweep, double now)
 {
-    double flush = flush_due(a), tail = bd_commit_tail_due(a);
-    if (tail >= 0 && !bd_dispatch_active(a))
-        tail += BD_COMMIT_TAIL_WAIT; /* idle: run_commit_tail waits for it to be overdue */
+    double flush = flush_due(a), tail = commit_tail_time(a);
     if (tail >= 0 && (flush < 0 || tail < flush))
         flush = tail;
     double cand[] = {next_poll, bd_children_next_restart(&a->children), bd_dispatch_next_deadline(a),
@@ -636,12 +642,10 @@ static void flush_when_idle(bd_agent *a)
         flush_finished(a);
 }
 
-/* The commits' deferred tail (commit.c), once due: beside a worker that was just started or still runs (its
- * flushes then do not hold up a file's claim), else when overdue (an idle agent). */
 static void run_commit_tail(bd_agent *a)
 {
-    double due = bd_commit_tail_due(a), now = bd_monotonic();
-    if (due >= 0 && (now >= due + BD_COMMIT_TAIL_WAIT || (now >= due && bd_dispatch_active(a))))
+    double at = commit_tail_time(a);
+    if (at >= 0 && bd_monotonic() >= at)
         bd_commit_tail_flush(a);
 }
 

@@ -736,16 +736,23 @@ bd_decode_status bd_probe_complete(int fd, char *err, size_t errlen)
     return bd_probe_complete_within(fd, NULL, err, errlen);
 }
 
-bd_decode_status bd_probe_complete_within(int fd, const bd_decode_limits *lim, char *err, size_t errlen)
+int bd_sniff_fd(int fd, bd_compression *c, const char **unsupported_name)
 {
     unsigned char head[16];
     size_t got;
+    if (pread_head(fd, head, sizeof head, &got) < 0)
+        return -1;
+    *c = bd_sniff(head, got, unsupported_name);
+    return 0;
+}
+
+bd_decode_status bd_probe_complete_within(int fd, const bd_decode_limits *lim, char *err, size_t errlen)
+{
     const char *uns = NULL;
     bd_compression c;
 
-    if (pread_head(fd, head, sizeof head, &got) < 0)
+    if (bd_sniff_fd(fd, &c, &uns) < 0)
         return probe_result(BD_DEC_IO, err, errlen, "read error: %s", strerror(errno));
-    c = bd_sniff(head, got, &uns);
     if (uns)
         return probe_result(BD_DEC_UNSUPPORTED, err, errlen,
                             "unsupported compression format: %s (only gzip and zstd)", uns);

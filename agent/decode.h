@@ -32,6 +32,8 @@ enum { BD_TRUNC_GIVE_BACK = 0, BD_TRUNC_TIMED_OUT = 1, BD_TRUNC_RENAMED = 2 };
  * Known but unsupported formats (zip, bzip2, xz, 7z, lz4, compress) return BD_COMP_PLAIN and set
  * *unsupported_name (if not NULL) to the format's name; otherwise it is set to NULL. */
 bd_compression bd_sniff(const unsigned char *head, size_t len, const char **unsupported_name);
+/* The same for the file open on fd (read with pread: its offset stays). 0, or -1 with errno. */
+int bd_sniff_fd(int fd, bd_compression *c, const char **unsupported_name);
 
 /* "plain", "gzip" or "zstd". */
 const char *bd_compression_name(bd_compression c);

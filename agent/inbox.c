@@ -226,9 +226,9 @@ static int same_version(const bd_candidate *c, const struct stat *st)
 
 static int gzip_head(int fd)
 {
-    unsigned char head[4];
+    bd_compression c;
     const char *uns = NULL;
-    return pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head && bd_sniff(head, sizeof head, &uns) == BD_COMP_GZIP;
+    return bd_sniff_fd(fd, &c, &uns) == 0 && c == BD_COMP_GZIP;
 }
 
 /* What a check found for this version of the file: 1 whole (or bad in a way the job will report), 0 cut (an

@@ -208,9 +208,8 @@ int bd_fetch_child_start(bd_fetch_child *c, const bd_config *cfg, const bd_partn
     }
     if (pid == 0) {
         /* none of the supervisor's descriptors (the store, the ledger, the workers' pipes and inputs) is needed */
-        if (sv[1] > 3)
-            close_range(3, (unsigned)sv[1] - 1, 0);
-        close_range((unsigned)sv[1] + 1, ~0U, 0);
+        int keep[] = {sv[1]};
+        bd_close_fds_except(keep, 1);
         child_setup(parent, -1);
         fetch_child_main(cfg, p, sv[1]);
     }

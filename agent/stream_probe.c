@@ -11,25 +11,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Close every descriptor above 2 but a and b: not the supervisor's sockets, locks and inotify watch (a spare
- * worker must see its socket close when the agent drops it). */
-static void close_all_but(int a, int b)
-{
-    int lo = a < b ? a : b, hi = a < b ? b : a;
-    if (lo > 3)
-        close_range(3, (unsigned)lo - 1, 0);
-    if (hi > lo + 1)
-        close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
-    close_range((unsigned)hi + 1, ~0U, 0);
-}
-
 static __attribute__((noreturn)) void probe_main(pid_t parent, int input_fd, int out_fd, const bd_decode_limits *lim)
 {
     char why[256] = "";
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     bd_child_bind_to_parent(parent);
-    close_all_but(input_fd, out_fd);
+    int keep[] = {input_fd, out_fd};
+    bd_close_fds_except(keep, 2);
     bd_decode_status s = bd_probe_complete_within(input_fd, lim, why, sizeof why);
     if (bd_write_all(out_fd, why, strlen(why)) < 0)
         _exit(BD_DEC_IO);

@@ -1,6 +1,7 @@
 /* worker.c: fork a worker for a batch of files, confine it, collect its results, and name what killed it. */
 #include "config.h"
 #include "worker.h"
+#include "child_proc.h"
 #include "crashpoint.h"
 #include "fsutil.h"
 #include "log.h"
@@ -482,13 +483,6 @@ static void fail_start(bd_job **jobs, int n, const char *why)
         jobs[i]->ran = 0;
 }
 
-static int by_value(const void *a, const void *b)
-{
-    return *(const int *)a - *(const int *)b;
-}
-
-/* The child keeps stdio, its own channels and its jobs' files: not the supervisor's other descriptors (the
- * ledger, inotify, other workers' channels, whose EOF those workers wait for). */
 static void close_other_fds(int res_fd, int cmd_fd, bd_job **jobs, int n)
 {
     int keep[2 + 2 * 64], nk = 0;
@@ -502,15 +496,7 @@ static void close_other_fds(int res_fd, int cmd_fd, bd_job **jobs, int n)
         if (jobs[i]->trace_fd > 2)
             keep[nk++] = jobs[i]->trace_fd;
     }
-    qsort(keep, (size_t)nk, sizeof keep[0], by_value);
-    unsigned lo = 3;
-    for (int i = 0; i < nk; i++) {
-        if ((unsigned)keep[i] > lo)
-            close_range(lo, (unsigned)keep[i] - 1, 0);
-        if ((unsigned)keep[i] >= lo)
-            lo = (unsigned)keep[i] + 1;
-    }
-    close_range(lo, ~0U, 0);
+    bd_close_fds_except(keep, nk);
 }
 
 /* A new worker process (shared page, result pipe, command socket), running jobs now or, without jobs, a spare
