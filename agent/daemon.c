@@ -86,7 +86,7 @@ static int open_stores(bd_agent *a)
     if (err[0]) /* redis not reachable yet: the agent stays up, files are retried until it is */
         log_warn("%s", err);
     if (bd_fmt(dir, sizeof dir, "%s/ledger", a->cfg->state_dir) < 0 ||
-        !(a->ledger = bd_ledger_open(dir, 0, err, sizeof err))) {
+        !(a->ledger = bd_ledger_open(dir, err, sizeof err))) {
         log_error("%s", err);
         return -1;
     }
@@ -271,8 +271,8 @@ static void flush_finished(bd_agent *a)
 {
     char err[256];
     if (bd_ledger_pending(a->ledger) && bd_ledger_flush(a->ledger, err, sizeof err) < 0)
-        log_error("cannot delete finished journal entries (%s); they are retried, and replayed harmlessly after a "
-                  "restart",
+        log_error("cannot checkpoint the ledger's write-ahead log into LMDB (%s); it is tried again, and the log "
+                  "keeps every entry meanwhile (check the space and permissions of state_dir/ledger)",
                   err);
 }
 
@@ -600,11 +600,12 @@ static void drain_events(bd_agent *a, bd_watch *w)
     }
 }
 
-/* Finished journal entries wait this long for the next commit's transaction before an idle agent deletes them. */
+/* What the ledger holds in memory and in its log (journal entries, finished ones to delete) is checkpointed into
+ * LMDB once the agent has been idle this long after its last commit, and the commits' deferred tail has run. */
 #define BD_FLUSH_IDLE 0.2
 static double flush_due(const bd_agent *a)
 {
-    return bd_ledger_pending(a->ledger) ? a->last_commit + BD_FLUSH_IDLE : -1;
+    return bd_ledger_pending(a->ledger) && bd_commit_tail_due(a) < 0 ? a->last_commit + BD_FLUSH_IDLE : -1;
 }
 
 /* When the commits' deferred tail (commit.c) runs (-1: none waits): once due, beside a worker that was just
@@ -631,9 +632,6 @@ static int wait_timeout_ms(bd_agent *a, double next_poll, double next_sweep, dou
         t = 0;
     return bd_notify_cap_ms((int)(t * 1000) + 1);
 }
-
-/* Finished journal entries are deleted in the next commit's transaction, or here once the agent has been idle
- * for BD_FLUSH_IDLE (a file right behind the last one carries the deletes in its own transaction). */
 
 static void flush_when_idle(bd_agent *a)
 {
