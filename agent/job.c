@@ -348,6 +348,7 @@ void bd_job_run(bd_job *j)
     j->r.finished_ms = bd_now_ms();
     if (fd >= 0)
         close(fd);
+    j->input_fd = 0; /* a descriptor given with the job was its own: closed above */
 }
 
 void bd_job_hash_input(bd_job *j)

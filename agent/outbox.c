@@ -3,6 +3,7 @@
 #include "outbox.h"
 #include "fsutil.h"
 #include "strutil.h"
+#include "stage_pool.h"
 #include "syncset.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -96,7 +97,7 @@ static int open_temp(bd_outbox_writer *w, const char *partner, const char *claim
         snprintf(err, errlen, "cannot create %s: %s", tmpdir, strerror(errno));
         return -1;
     }
-    w->fd = open(w->tmp_data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    w->fd = bd_stage_open(w->tmp_data, 0640);
     if (w->fd < 0) {
         snprintf(err, errlen, "cannot create %s: %s", w->tmp_data, strerror(errno));
         return -1;

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "syncset.h"
 #include "fsutil.h"
+#include "stage_pool.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -43,7 +44,7 @@ void bd_syncset_drop(void)
 
 int bd_syncset_write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    int fd = bd_stage_open(path, mode);
     if (fd < 0)
         return -1;
     int written = bd_write_all(fd, data, len) == 0;

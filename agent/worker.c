@@ -7,6 +7,7 @@
 #include "log.h"
 #include "matchstore_open.h"
 #include "strutil.h"
+#include "stage_pool.h"
 #include "syncset.h"
 #include "worker_sandbox.h"
 #include "match_index.h"
@@ -25,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_FORBIDDEN 125
@@ -60,7 +62,28 @@ typedef struct worker_handle {
     int32_t seen_current; /* sh->current when the deadline was set */
     bd_job **jobs;        /* the batch, in order */
     int njobs;
+    /* what a spare or an idle worker was made for: it takes batches of this configuration only, and once it
+     * has run one, of this partner only (untrusted input never reaches another partner's files) */
+    const bd_config *made_for;
+    int with_store;
+    ino_t index_ino; /* the lookup index file when it was forked (0: none): the one it mapped, or older */
+    const bd_partner *partner;
+    double idle_since; /* monotonic: when it reported its last batch */
 } worker_handle;
+
+/* What a worker reports first: how many of the batch's files ran, and whether it waits for another batch. */
+typedef struct chunk_head {
+    int32_t ran;
+    int32_t stays;
+} chunk_head;
+
+/* A worker (from a spare) that ran a batch of small files stays for its partner's next batch, so that a file
+ * does not pay a fork and a set-up: while it has used less than half of plugin_timeout in CPU (RLIMIT_CPU counts
+ * its whole life), run fewer than this many batches, and holds less than this much heap. */
+#define REUSE_MAX_BATCHES 1000
+#define REUSE_MAX_HEAP ((size_t)64 << 20)
+#define IDLE_MAX 8          /* idle workers kept, one per partner at most */
+#define IDLE_TIMEOUT 30.0   /* seconds: an idle worker unused this long exits */
 
 /* ---------------------------------------------------------------- the worker side */
 
@@ -175,21 +198,42 @@ static bd_matchstore *worker_setup(const bd_config *cfg, int with_store, shared_
     return ms;
 }
 
-static __attribute__((noreturn)) void worker_run(bd_job **jobs, int n, shared_state *sh, int res_fd, int cmd_fd)
+/* Can this worker take another batch after this one (see REUSE_MAX_BATCHES)? */
+static int can_stay(const bd_config *cfg, const shared_state *sh, const result_msg *last, int ran, int n)
+{
+    static int batches;
+    struct timespec cpu;
+    struct mallinfo2 heap = mallinfo2();
+    return ran == n && !last->holds_batch && last->outcome != BD_JOB_RETRY && !sh->out_of_memory &&
+           ++batches < REUSE_MAX_BATCHES && heap.arena + heap.hblkhd < REUSE_MAX_HEAP &&
+           clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0 &&
+           (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9 < cfg->plugin_timeout / 2;
+}
+
+/* Run the batch and report it (chunk_head, then a result_msg per file that ran); 1 when the worker stays for
+ * another batch (may_stay: it came from a spare), 0 when it is to exit. */
+static int worker_run(const bd_config *cfg, bd_job **jobs, int n, shared_state *sh, int res_fd, int cmd_fd,
+                      int may_stay)
 {
     result_msg *msgs = calloc((size_t)n, sizeof *msgs);
     if (!msgs)
         _exit(EXIT_SETUP);
-    int32_t ran = run_jobs(jobs, n, sh, msgs);
-    sync_staged(jobs, ran, msgs);
-    bd_job *last = jobs[ran - 1];
-    int sent = bd_write_all(res_fd, &ran, sizeof ran) == 0 &&
-               bd_write_all(res_fd, msgs, (size_t)ran * sizeof *msgs) == 0;
-    if (sent && msgs[ran - 1].holds_batch)
-        finish_batch(last, cmd_fd, res_fd);
-    bd_job_cleanup(last, sent && msgs[ran - 1].outcome == BD_JOB_OK);
+    chunk_head head = {.ran = run_jobs(jobs, n, sh, msgs)};
+    sync_staged(jobs, head.ran, msgs);
+    bd_job *last = jobs[head.ran - 1];
+    int ok = msgs[head.ran - 1].outcome == BD_JOB_OK, holds = msgs[head.ran - 1].holds_batch;
+    if (!holds) /* its staged outputs stay for the supervisor, which removes them if the report does not come */
+        bd_job_cleanup(last, ok);
+    head.stays = may_stay && can_stay(cfg, sh, &msgs[head.ran - 1], head.ran, n);
+    int sent = bd_write_all(res_fd, &head, sizeof head) == 0 &&
+               bd_write_all(res_fd, msgs, (size_t)head.ran * sizeof *msgs) == 0;
+    if (holds) { /* the ID-sync transaction waits for the supervisor's word */
+        if (sent)
+            finish_batch(last, cmd_fd, res_fd);
+        bd_job_cleanup(last, sent && ok);
+    }
     free(msgs);
-    _exit(0);
+    return sent && head.stays;
 }
 
 static __attribute__((noreturn)) void worker_main(const bd_config *cfg, bd_job **jobs, int n, shared_state *sh,
@@ -198,24 +242,35 @@ static __attribute__((noreturn)) void worker_main(const bd_config *cfg, bd_job *
     bd_matchstore *ms = worker_setup(cfg, jobs[0]->ms != NULL, sh, supervisor);
     for (int i = 0; i < n; i++)
         jobs[i]->ms = ms;
-    worker_run(jobs, n, sh, res_fd, cmd_fd);
+    worker_run(cfg, jobs, n, sh, res_fd, cmd_fd, 0);
+    _exit(0);
 }
 
-/* A spare: set up and confined ahead, it waits on its socket for a batch (bd_wire_send_jobs), then runs it. */
+/* A spare: set up and confined ahead, it waits on its socket for a batch (bd_wire_send_jobs), runs it, and
+ * waits for the next one while it may stay (the agent closing the socket ends it). */
 static __attribute__((noreturn)) void spare_main(const bd_config *cfg, const bd_plugins *plugins, int with_store,
                                                  shared_state *sh, int res_fd, int cmd_fd, pid_t supervisor)
 {
     bd_matchstore *ms = worker_setup(cfg, with_store, sh, supervisor);
-    int n = 0;
-    bd_job *jobs = bd_wire_recv_jobs(cmd_fd, cfg, plugins, ms, &n);
-    bd_job **ptrs = jobs ? calloc((size_t)n, sizeof *ptrs) : NULL;
-    if (!ptrs) {
-        bd_matchstore_close(ms);
-        _exit(jobs ? EXIT_SETUP : 0); /* no batch: the agent dropped its spare */
+    for (;;) {
+        int n = 0;
+        bd_job *jobs = bd_wire_recv_jobs(cmd_fd, cfg, plugins, ms, &n);
+        bd_job **ptrs = jobs ? calloc((size_t)n, sizeof *ptrs) : NULL;
+        if (!ptrs) {
+            bd_matchstore_close(ms);
+            _exit(jobs ? EXIT_SETUP : 0); /* no batch: the agent dropped its spare */
+        }
+        for (int i = 0; i < n; i++)
+            ptrs[i] = &jobs[i];
+        int stays = worker_run(cfg, ptrs, n, sh, res_fd, cmd_fd, 1);
+        char staging[PATH_MAX];
+        if (stays && bd_fmt(staging, sizeof staging, "%s/%s/.tmp", cfg->outbox, jobs[0].partner->name) == 0)
+            bd_stage_pool_fill(staging); /* the next batch's outputs need no new inode */
+        free(ptrs);
+        bd_wire_free_jobs(jobs, n);
+        if (!stays)
+            _exit(0);
     }
-    for (int i = 0; i < n; i++)
-        ptrs[i] = &jobs[i];
-    worker_run(ptrs, n, sh, res_fd, cmd_fd);
 }
 
 /* ---------------------------------------------------------------- the supervisor side */
@@ -451,13 +506,18 @@ static int adopt_chunk(const bd_config *cfg, worker_handle *w, int32_t ran)
     return holds;
 }
 
+static int keep_idle(worker_handle *w, const bd_partner *partner);
+
 static void collect(const bd_config *cfg, worker_handle *w)
 {
-    int32_t ran = 0;
-    int got = wait_bytes(w, cfg, &ran, sizeof ran);
+    chunk_head head = {0};
+    int got = wait_bytes(w, cfg, &head, sizeof head);
+    int32_t ran = head.ran;
     if (got > 0 && (ran < 1 || ran > w->njobs))
         got = 0;
     int holds = got > 0 ? adopt_chunk(cfg, w, ran) : -1;
+    if (holds == 0 && head.stays && keep_idle(w, w->jobs[0]->partner))
+        return;
     if (holds > 0) {
         bd_job *j = w->jobs[ran - 1];
         j->worker = w; /* the transaction waits: commit.c finishes it, bd_worker_release reaps */
@@ -540,14 +600,11 @@ static worker_handle *spawn(const bd_config *cfg, bd_job **jobs, int n, const bd
     return w;
 }
 
-/* ---------------------------------------------------------------- the spare */
+/* ---------------------------------------------------------------- the spare and the idle workers */
 
-static struct {
-    worker_handle *w;
-    const bd_config *cfg;
-    int with_store;
-    ino_t index_ino; /* the lookup index file when the spare was forked (0: none): the one it mapped, or older */
-} spare;
+static worker_handle *spare;          /* forked ahead, bound to no partner yet */
+static worker_handle *idle[IDLE_MAX]; /* each stayed after a batch of its partner's */
+static int nidle;
 
 /* The lookup index file's inode now, 0 when there is none (or no index is kept): a rebuilt index is a new file. */
 static ino_t index_inode(const bd_config *cfg)
@@ -560,59 +617,122 @@ static ino_t index_inode(const bd_config *cfg)
     return st.st_ino;
 }
 
-/* The spare no longer fits: another configuration, store or not, or the lookup index was rebuilt since it
+/* The worker no longer fits: another configuration, store or not, or the lookup index was rebuilt since it
  * mapped it (it would read the store's B-tree instead, and keep the old file's disk space). */
-static int spare_outdated(const bd_config *cfg, int with_store)
+static int outdated(const worker_handle *w, const bd_config *cfg, int with_store)
 {
-    return spare.cfg != cfg || spare.with_store != with_store || (with_store && index_inode(cfg) != spare.index_ino);
+    return w->made_for != cfg || w->with_store != with_store || (with_store && index_inode(cfg) != w->index_ino);
+}
+
+/* Close its socket (EOF: it exits) and reap it later. */
+static void drop(worker_handle *w)
+{
+    close(w->cmd_fd);
+    w->cmd_fd = -1;
+    reap_later(w->pid);
+    free_handle(w);
+}
+
+static void drop_idle(int i)
+{
+    drop(idle[i]);
+    idle[i] = idle[--nidle];
 }
 
 void bd_worker_drop_spare(void)
 {
-    if (!spare.w)
-        return;
-    close(spare.w->cmd_fd); /* EOF: the spare exits */
-    spare.w->cmd_fd = -1;
-    reap_later(spare.w->pid);
-    free_handle(spare.w);
-    spare.w = NULL;
+    if (spare)
+        drop(spare);
+    spare = NULL;
+    while (nidle > 0)
+        drop_idle(nidle - 1);
+}
+
+/* A worker that reported a whole batch and stays: kept for its partner's next batch (0: not kept). */
+static int keep_idle(worker_handle *w, const bd_partner *partner)
+{
+    if (!w->made_for || nidle == IDLE_MAX)
+        return 0;
+    for (int i = 0; i < nidle; i++)
+        if (idle[i]->partner == partner)
+            return 0; /* one is enough */
+    free(w->jobs);
+    w->jobs = NULL;
+    w->njobs = 0;
+    w->partner = partner;
+    w->idle_since = bd_monotonic();
+    idle[nidle++] = w;
+    return 1;
 }
 
 int bd_worker_prefork(const bd_config *cfg, const bd_plugins *plugins, int with_store)
 {
-    if (spare.w && spare_outdated(cfg, with_store))
+    double now = bd_monotonic();
+    for (int i = nidle - 1; i >= 0; i--)
+        if (now - idle[i]->idle_since > IDLE_TIMEOUT || outdated(idle[i], cfg, with_store))
+            drop_idle(i);
+    if (spare && outdated(spare, cfg, with_store))
         bd_worker_drop_spare();
-    if (spare.w)
+    if (spare)
         return 0;
     ino_t index = with_store ? index_inode(cfg) : 0;
     worker_handle *w = spawn(cfg, NULL, 0, plugins, with_store);
     if (!w)
         return -1;
-    spare.index_ino = index;
-    spare.w = w;
-    spare.cfg = cfg;
-    spare.with_store = with_store;
+    w->made_for = cfg;
+    w->with_store = with_store;
+    w->index_ino = index;
+    spare = w;
     return 0;
 }
 
-/* The spare takes the batch when it was made for this configuration; NULL: fork a worker instead. */
-static worker_handle *use_spare(const bd_config *cfg, bd_job **jobs, int n)
+/* The batch's partner's idle worker, else the spare, when made for this configuration and still current. */
+static worker_handle *take_ready(const bd_config *cfg, const bd_job *first, const char **which)
 {
-    worker_handle *w = spare.w;
-    if (!w || spare.cfg != cfg || spare.with_store != (jobs[0]->ms != NULL) || jobs[0]->force_format ||
-        jobs[0]->dry_run || jobs[0]->trace_fd > 0)
+    int with_store = first->ms != NULL;
+    for (int i = 0; i < nidle; i++) {
+        if (idle[i]->partner != first->partner)
+            continue;
+        worker_handle *w = idle[i];
+        if (outdated(w, cfg, with_store)) {
+            drop_idle(i);
+            break;
+        }
+        idle[i] = idle[--nidle];
+        *which = "its idle worker";
+        return w;
+    }
+    if (!spare || spare->made_for != cfg || spare->with_store != with_store)
         return NULL; /* not this batch's (another configuration's spare stays for that one's batches) */
-    if (spare_outdated(cfg, spare.with_store)) { /* the lookup index was rebuilt */
-        bd_worker_drop_spare();
+    if (outdated(spare, cfg, with_store)) { /* the lookup index was rebuilt */
+        drop(spare);
+        spare = NULL;
         return NULL;
     }
-    spare.w = NULL;
+    worker_handle *w = spare;
+    spare = NULL;
+    *which = "the spare worker";
+    return w;
+}
+
+/* An idle worker or the spare takes the batch; NULL: fork a worker instead. */
+static worker_handle *use_ready(const bd_config *cfg, bd_job **jobs, int n)
+{
+    const char *which = "";
+    if (jobs[0]->force_format || jobs[0]->dry_run || jobs[0]->trace_fd > 0)
+        return NULL;
+    worker_handle *w = take_ready(cfg, jobs[0], &which);
+    if (!w)
+        return NULL;
+    w->sh->current = 0;
+    w->sh->line = 0;
+    w->seen_current = 0;
     if (bd_wire_send_jobs(w->cmd_fd, jobs, n) == 0) {
-        log_debug("partner %s: the spare worker (pid %ld) takes %d file%s", jobs[0]->partner->name, (long)w->pid, n,
+        log_debug("partner %s: %s (pid %ld) takes %d file%s", jobs[0]->partner->name, which, (long)w->pid, n,
                   n == 1 ? "" : "s");
         return w;
     }
-    log_warn("the spare worker did not take its batch (%s); starting a new worker", strerror(errno));
+    log_warn("%s did not take its batch (%s); starting a new worker", which, strerror(errno));
     kill(w->pid, SIGKILL);
     reap_later(w->pid);
     free_handle(w);
@@ -622,7 +742,7 @@ static worker_handle *use_spare(const bd_config *cfg, bd_job **jobs, int n)
 int bd_worker_start_batch(const bd_config *cfg, bd_job **jobs, int n)
 {
     bd_job **copy = calloc((size_t)n, sizeof *copy);
-    worker_handle *w = copy ? use_spare(cfg, jobs, n) : NULL;
+    worker_handle *w = copy ? use_ready(cfg, jobs, n) : NULL;
     if (copy && !w)
         w = spawn(cfg, jobs, n, NULL, 0);
     if (!w) {

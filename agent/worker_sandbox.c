@@ -33,6 +33,7 @@ static const char *const allowed[] = {
     "sync_file_range",
     "recvmsg", /* a spare worker receives its batch and the input fds from the agent (worker_wire.c) */
     "ftruncate", "fallocate", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat",
+    "linkat", /* an unnamed staged file (stage_pool.c) given its name */
     "getdents64", "msync",
     /* memory */
     "brk", "mmap", "munmap", "mremap", "mprotect", "madvise",

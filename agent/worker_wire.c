@@ -101,7 +101,7 @@ static int recv_one(int sock, void *buf, size_t len, int *fd)
     return got == (ssize_t)len && !(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? 1 : -1;
 }
 
-/* The job points into w (its path and name), which lives as long as the worker. */
+/* The job points into w (its path and name), which lives as long as the batch. */
 static void decode(bd_job *j, job_wire *w, const bd_config *cfg, const bd_plugins *plugins, bd_matchstore *ms, int fd)
 {
     w->path[sizeof w->path - 1] = w->name[sizeof w->name - 1] = '\0';
@@ -124,16 +124,31 @@ bd_job *bd_wire_recv_jobs(int sock, const bd_config *cfg, const bd_plugins *plug
     int fd;
     if (recv_one(sock, &count, sizeof count, &fd) <= 0 || count < 1 || count > 4096)
         return NULL;
-    bd_job *jobs = calloc((size_t)count, sizeof *jobs);
-    job_wire *wires = calloc((size_t)count, sizeof *wires); /* lives as long as the worker: jobs point into it */
-    if (!jobs || !wires)
+    /* one block: the jobs, then the wire records they point into (bd_wire_free_jobs frees both) */
+    bd_job *jobs = calloc((size_t)count, sizeof *jobs + sizeof(job_wire));
+    if (!jobs)
         return NULL;
-    for (int32_t i = 0; i < count; i++) {
-        if (recv_one(sock, &wires[i], sizeof wires[i], &fd) <= 0 || wires[i].partner < 0 ||
-            (size_t)wires[i].partner >= cfg->npartners)
-            return NULL;
+    job_wire *wires = (job_wire *)(void *)(jobs + count);
+    int32_t i = 0;
+    while (i < count && recv_one(sock, &wires[i], sizeof wires[i], &fd) > 0 && wires[i].partner >= 0 &&
+           (size_t)wires[i].partner < cfg->npartners) {
         decode(&jobs[i], &wires[i], cfg, plugins, ms, fd);
+        i++;
+    }
+    if (i < count) {
+        if (fd > 0)
+            close(fd);
+        bd_wire_free_jobs(jobs, i);
+        return NULL;
     }
     *n = count;
     return jobs;
+}
+
+void bd_wire_free_jobs(bd_job *jobs, int n)
+{
+    for (int i = 0; jobs && i < n; i++)
+        if (jobs[i].input_fd > 0)
+            close(jobs[i].input_fd);
+    free(jobs);
 }
