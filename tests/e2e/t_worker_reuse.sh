@@ -1,0 +1,72 @@
+# t_worker_reuse.sh: under run, a worker stays for its own partner's next file only; a crash ends it; nothing is left behind.
+. "${BD_SRCDIR}/tests/e2e/lib.sh"
+mkdir -p "$T/plugins" "$T/inbox" "$T/inbox-beta"
+cp "$PLUGINS/aam.so" "$BD_BUILDDIR/tests/plugins/.libs/evil.so" "$T/plugins/"
+chmod 755 "$T/plugins"; chmod 644 "$T/plugins/"*.so
+SLOW=${BD_SLOW:-1}
+cat > "$T/bd.conf" <<CONF
+state_dir = "state"; outbox = "outbox"; receipts = "log/receipts.jsonl"; plugin_dir = "$T/plugins";
+agent_id = "test"; scan_interval = 0.5; match_map_size = "1G"; log_level = "debug";
+partners = ( { name = "acme"; inbox = "inbox"; settle = 0; ids = "ours"; },
+             { name = "beta"; inbox = "inbox-beta"; settle = 0; ids = "ours"; } );
+CONF
+line() { printf '%038d\td_sid=%d\n' "$1" "$1"; }
+# drop INBOX NAME N: a file of N lines (its own content) renamed into INBOX; the test plugin evil crashes at
+# line 3 of a *crash* file
+NDROPPED=0
+drop() {
+    NDROPPED=$((NDROPPED + 1))
+    for i in $(seq 1 "$3"); do line "$((NDROPPED * 100 + i))"; done > "$T/$2.tmp"
+    mv "$T/$2.tmp" "$T/$1/$2"
+    WAIT=$((10 * SLOW)) wait_for has_receipt "$2"
+}
+has_receipt() { [ "$(nreceipts "$1")" -ge 1 ]; }
+# taker PARTNER K: "spare <pid>" or "idle <pid>" for the K-th batch the log shows for PARTNER
+taker() {
+    sed -n "s/.*partner $1: \(the spare worker\|its idle worker\) (pid \([0-9]*\)) takes.*/\1 \2/p" "$T/agent.log" |
+        sed -n "${2}p" | sed 's/the spare worker/spare/; s/its idle worker/idle/'
+}
+pid_of() { echo "${1#* }"; }
+
+(bd_exec run -c "$T/bd.conf" 2>>"$T/agent.log") &
+AGENT=$!
+BG_PIDS="$BG_PIDS $AGENT"
+agent_and_spare() { [ "$(pgrep -f "batchdrop run -c $T/bd.conf" | wc -l)" -ge 2 ]; }
+WAIT=$((5 * SLOW)) wait_for agent_and_spare
+
+drop inbox evil_1_fine.txt 2
+drop inbox evil_2_fine.txt 2
+drop inbox evil_3_fine.txt 2
+first=$(taker acme 1) second=$(taker acme 2) third=$(taker acme 3)
+is "${first%% *}" spare "acme's first file: taken by the spare worker"
+is "$second" "idle $(pid_of "$first")" "acme's second file: taken by the same worker, which stayed"
+is "$third" "idle $(pid_of "$first")" "acme's third file: the same worker again"
+is "$(receipts | jq -r .status | sort | uniq -c | awk '{print $1, $2}')" "3 ok" "the three files are ok"
+
+drop inbox-beta evil_4_fine.txt 2
+beta=$(taker beta 1)
+is "${beta%% *}" spare "beta's file: taken by a spare, not by acme's idle worker"
+ok "$([ -n "$(pid_of "$beta")" ] && [ "$(pid_of "$beta")" != "$(pid_of "$first")" ] && echo 0 || echo 1)" \
+    "beta's worker is another process"
+drop inbox evil_5_fine.txt 2
+is "$(taker acme 4)" "idle $(pid_of "$first")" "acme's next file: its own idle worker still"
+
+drop inbox evil_6_crash.txt 3
+is "$(r evil_6_crash.txt .status)" failed "a crash in a worker that stayed fails its file"
+# AddressSanitizer's own crash report makes calls the sandbox forbids: the signal differs there
+want='crashed (SIGSEGV) at line 3'
+[ -n "${BD_ASAN:-}" ] && want='at line 3'
+ok "$(r evil_6_crash.txt .reason | grep -qF "$want" && echo 0 || echo 1)" "with the signal and the line"
+drop inbox evil_7_fine.txt 2
+is "$(r evil_7_fine.txt .status)" ok "acme's file after the crash is ok"
+after=$(taker acme 6)
+ok "$([ "$(pid_of "$after")" != "$(pid_of "$first")" ] && echo 0 || echo 1)" "it ran in another worker (the crashed one is gone)"
+is "$(receipts | jq -r 'select(.status == "ok") | .outbox[]' | while read -r f; do [ -s "$f" ] && echo x; done | wc -l | tr -d ' ')" \
+    "$(receipts | jq -r 'select(.status == "ok") | .outbox[]' | wc -l | tr -d ' ')" "every ok file's outbox files are there"
+is "$(find "$T/outbox" -path '*/.tmp/*' | wc -l | tr -d ' ')" 0 "no staged or spare file left in the staging folders"
+
+kill -TERM "$AGENT"
+wait "$AGENT"
+is $? 0 "SIGTERM: exit status 0"
+is "$(pgrep -f "batchdrop run -c $T" | wc -l | tr -d ' ')" 0 "no worker (spare, idle or busy) left behind"
+done_testing
