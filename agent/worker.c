@@ -198,7 +198,7 @@ static bd_matchstore *worker_setup(const bd_config *cfg, int with_store, shared_
     return ms;
 }
 
-/* Can this worker take another batch after this one (see REUSE_MAX_BATCHES)? */
+/* May this worker take another batch after this one (the limits above REUSE_MAX_BATCHES)? */
 static int can_stay(const bd_config *cfg, const shared_state *sh, const result_msg *last, int ran, int n)
 {
     static int batches;
@@ -671,8 +671,10 @@ int bd_worker_prefork(const bd_config *cfg, const bd_plugins *plugins, int with_
     for (int i = nidle - 1; i >= 0; i--)
         if (now - idle[i]->idle_since > IDLE_TIMEOUT || outdated(idle[i], cfg, with_store))
             drop_idle(i);
-    if (spare && outdated(spare, cfg, with_store))
-        bd_worker_drop_spare();
+    if (spare && outdated(spare, cfg, with_store)) {
+        drop(spare);
+        spare = NULL;
+    }
     if (spare)
         return 0;
     ino_t index = with_store ? index_inode(cfg) : 0;

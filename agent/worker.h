@@ -26,10 +26,12 @@ void bd_worker_collect(const bd_config *cfg, bd_job *j);
 int bd_worker_start_batch(const bd_config *cfg, bd_job **jobs, int n);
 /* A spare worker: forked, limited, with its own store and its sandbox closed ahead of its batch, which the next
  * bd_worker_start_batch hands it over a socket (its inputs and input fds); a batch then starts without the
- * fork and the setup. For this configuration only: the spare is dropped when cfg or with_store changes (a
- * reload drops it too). 0, or -1 when it could not be forked (batches fork as before). */
+ * fork and the setup. A worker from a spare that ran a whole batch of small files may stay: it is kept idle
+ * for the next batch of that partner only. For this configuration only: spare and idle workers are dropped
+ * when cfg or with_store changes; idle ones also after 30 s unused (checked here, called while idle). 0, or -1
+ * when the spare could not be forked (batches fork as before). */
 int bd_worker_prefork(const bd_config *cfg, const bd_plugins *plugins, int with_store);
-void bd_worker_drop_spare(void);
+void bd_worker_drop_spare(void); /* the spare and every idle worker (a reload, the exit) */
 /* Reap workers that are exiting after reporting everything (block: wait for all of them). */
 void bd_worker_reap_exited(int block);
 #endif
