@@ -753,6 +753,12 @@ bd_decode_status bd_probe_complete_within(int fd, const bd_decode_limits *lim, c
 
     if (bd_sniff_fd(fd, &c, &uns) < 0)
         return probe_result(BD_DEC_IO, err, errlen, "read error: %s", strerror(errno));
+    return bd_probe_sniffed(fd, c, uns, lim, err, errlen);
+}
+
+bd_decode_status bd_probe_sniffed(int fd, bd_compression c, const char *uns, const bd_decode_limits *lim, char *err,
+                                  size_t errlen)
+{
     if (uns)
         return probe_result(BD_DEC_UNSUPPORTED, err, errlen,
                             "unsupported compression format: %s (only gzip and zstd)", uns);

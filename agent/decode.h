@@ -83,6 +83,9 @@ bd_decode_status bd_probe_complete(int fd, char *err, size_t errlen);
  * lim->max_input) stops the probe early and counts as complete, so that the
  * job rejects it with a receipt instead of the probe inflating a bomb. */
 bd_decode_status bd_probe_complete_within(int fd, const bd_decode_limits *lim, char *err, size_t errlen);
+/* The same for a file whose head bd_sniff_fd already read (c, unsupported_name). */
+bd_decode_status bd_probe_sniffed(int fd, bd_compression c, const char *unsupported_name, const bd_decode_limits *lim,
+                                  char *err, size_t errlen);
 
 /* Load OpenSSL's configuration and the SHA-256 implementation now, so that forked workers inherit them. */
 void bd_crypto_warm_up(void);

@@ -224,13 +224,6 @@ static int same_version(const bd_candidate *c, const struct stat *st)
            c->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-static int gzip_head(int fd)
-{
-    bd_compression c;
-    const char *uns = NULL;
-    return bd_sniff_fd(fd, &c, &uns) == 0 && c == BD_COMP_GZIP;
-}
-
 /* What a check found for this version of the file: 1 whole (or bad in a way the job will report), 0 cut (an
  * upload in progress until incomplete_timeout), -1 could not read it. */
 static int verdict(bd_inbox *in, bd_candidate *c, const struct stat *st, bd_decode_status s, const char *why)
@@ -307,13 +300,15 @@ static int stream_complete(bd_inbox *in, bd_candidate *c, const char *path, cons
     int fd = bd_open_regular(path); /* no symlink, and no FIFO that would block the agent */
     if (fd < 0)
         return errno == ENOENT ? 0 : errno == EACCES || errno == EPERM || errno == EINVAL || errno == ELOOP ? 1 : -1;
-    int gzip = gzip_head(fd), rc;
+    bd_compression comp = BD_COMP_PLAIN;
+    const char *uns = NULL;
+    int sniffed = bd_sniff_fd(fd, &comp, &uns) == 0, gzip = sniffed && comp == BD_COMP_GZIP, rc;
     if (gzip && c->moved_in)
         rc = 2;
     else if (gzip && in->probe_async && st->st_size > BD_PROBE_INLINE_MAX && probe_in_child(in, c, fd, st, wait) == 0)
         rc = 0;
     else
-        rc = verdict(in, c, st, bd_probe_complete_within(fd, &lim, why, sizeof why), why);
+        rc = verdict(in, c, st, sniffed ? bd_probe_sniffed(fd, comp, uns, &lim, why, sizeof why) : BD_DEC_IO, why);
     close(fd);
     return rc;
 }

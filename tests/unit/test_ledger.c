@@ -66,25 +66,27 @@ static int flush(bd_ledger *l)
     return bd_ledger_flush(l, err, sizeof err);
 }
 
-/* The journal entry of claim ("" when none, "?" on an error), in a static buffer. */
-static const char *journal(bd_ledger *l, const char *claim)
+/* What a read gave, in a static buffer: its JSON, "" when there was none, "?" on an error. */
+static const char *shown(int rc, char *json)
 {
     static char out[256];
-    char *json = NULL;
-    int rc = bd_ledger_journal_get(l, claim, &json);
     snprintf(out, sizeof out, "%s", rc < 0 ? "?" : rc == 0 ? "" : json);
     free(json);
     return out;
 }
 
+static const char *journal(bd_ledger *l, const char *claim)
+{
+    char *json = NULL;
+    int rc = bd_ledger_journal_get(l, claim, &json);
+    return shown(rc, json);
+}
+
 static const char *content(bd_ledger *l, const char *sha)
 {
-    static char out[256];
     char *json = NULL;
     int rc = bd_ledger_lookup(l, sha, &json);
-    snprintf(out, sizeof out, "%s", rc < 0 ? "?" : rc == 0 ? "" : json);
-    free(json);
-    return out;
+    return shown(rc, json);
 }
 
 /* Run steps(l) in a child that then dies by SIGKILL without closing the ledger: a crash after those writes. */
