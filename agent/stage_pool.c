@@ -18,7 +18,8 @@ static int npool;
 static int broken; /* a link failed for another reason than a taken name (no /proc?): create by name only */
 static char pool_dir[PATH_MAX];
 
-void bd_stage_pool_drain(void)
+/* Close the waiting files (their inodes are freed). */
+static void drain(void)
 {
     while (npool > 0)
         close(pool[--npool]);
@@ -27,7 +28,7 @@ void bd_stage_pool_drain(void)
 void bd_stage_pool_fill(const char *dir)
 {
     if (strcmp(dir, pool_dir) != 0) {
-        bd_stage_pool_drain();
+        drain();
         if (bd_fmt(pool_dir, sizeof pool_dir, "%s", dir) < 0) {
             pool_dir[0] = '\0';
             return;

@@ -17,7 +17,4 @@ void bd_stage_pool_fill(const char *dir);
 /* A new empty file at path (the folder filled above, else any): a waiting unnamed file linked there, or one
  * created with O_CREAT | O_TRUNC. An fd open for writing, or -1 with errno. */
 int bd_stage_open(const char *path, mode_t mode);
-
-/* Close the waiting files (their inodes are freed). */
-void bd_stage_pool_drain(void);
 #endif

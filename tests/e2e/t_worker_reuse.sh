@@ -61,6 +61,15 @@ drop inbox evil_7_fine.txt 2
 is "$(r evil_7_fine.txt .status)" ok "acme's file after the crash is ok"
 after=$(taker acme 6)
 ok "$([ "$(pid_of "$after")" != "$(pid_of "$first")" ] && echo 0 || echo 1)" "it ran in another worker (the crashed one is gone)"
+# an idle worker killed from outside (the OOM killer, an admin): the partner's next file does not suffer
+drop inbox evil_8_fine.txt 2
+idle_pid=$(pid_of "$(taker acme 7)")
+kill -KILL "$idle_pid" 2>/dev/null; ok $? "acme's idle worker (pid $idle_pid) killed from outside"
+gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+WAIT=$((5 * SLOW)) wait_for gone "$idle_pid" # dead (a zombie until the agent reaps it), its socket closed
+drop inbox evil_9_fine.txt 2
+is "$(r evil_9_fine.txt .status)" ok "the next file is ok all the same"
+is "$(grep -c 'its idle worker did not take its batch' "$T/agent.log")" 1 "the agent said why it started another worker"
 is "$(receipts | jq -r 'select(.status == "ok") | .outbox[]' | while read -r f; do [ -s "$f" ] && echo x; done | wc -l | tr -d ' ')" \
     "$(receipts | jq -r 'select(.status == "ok") | .outbox[]' | wc -l | tr -d ' ')" "every ok file's outbox files are there"
 is "$(find "$T/outbox" -path '*/.tmp/*' | wc -l | tr -d ' ')" 0 "no staged or spare file left in the staging folders"
