@@ -671,7 +671,7 @@ static int run_loop(bd_agent *a, bd_watch *w)
         }
         if (fds[1].revents & POLLIN)
             drain_events(a, w);
-        bd_children_spawn(&a->children, a->cfg, w->fd);
+        bd_children_spawn(&a->children, a->cfg);
         double now = bd_monotonic();
         if (now >= next_sweep) {
             bd_agent_add_watches(a);
@@ -709,7 +709,7 @@ int bd_agent_run(bd_agent *a)
         return 1;
     }
     bd_agent_add_watches(a);
-    bd_children_spawn(&a->children, a->cfg, w.fd);
+    bd_children_spawn(&a->children, a->cfg);
     log_info("batchdrop %s running: agent %s, %zu inboxes, %zu plugins", PACKAGE_VERSION, a->cfg->agent_id,
              a->ninboxes, a->plugins.n);
     recover(a);

@@ -143,7 +143,7 @@ static void swap_in(bd_agent *a, bd_agent *c)
     if (a->watch) {
         bd_agent_add_watches(a);
         drop_unused_watches(a, a->retired);
-        bd_children_spawn(&a->children, a->cfg, a->watch->fd);
+        bd_children_spawn(&a->children, a->cfg);
     }
     bd_agent_scan_all(a);
     bd_mailer_kick(a->mailer);

@@ -113,7 +113,7 @@ int bd_fetch_pass(const bd_config *cfg, const bd_partner *p, const volatile sig_
 }
 
 /* In a new child: signals back to default (SIGTERM stops it), and it dies with the supervisor. */
-static void child_setup(pid_t parent, int close_fd)
+static void child_setup(pid_t parent)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -122,14 +122,15 @@ static void child_setup(pid_t parent, int close_fd)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGCHLD, SIG_DFL);
     bd_child_bind_to_parent(parent);
-    if (close_fd >= 0)
-        close(close_fd);
     srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 }
 
-static void child_main(const bd_config *cfg, const bd_child *c, pid_t parent, int close_fd)
+static void child_main(const bd_config *cfg, const bd_child *c, pid_t parent)
 {
-    child_setup(parent, close_fd);
+    /* none of the supervisor's descriptors: its store, ledger and inotify are not ours, and a spare or idle
+     * worker must see its socket close when the agent closes its end (that EOF is what ends it) */
+    close_range(3, ~0U, 0);
+    child_setup(parent);
     if (c->kind == BD_CHILD_FETCH)
         fetch_loop(cfg, c->p);
     else
@@ -138,7 +139,7 @@ static void child_main(const bd_config *cfg, const bd_child *c, pid_t parent, in
     _exit(0);
 }
 
-void bd_children_spawn(bd_children *cs, const bd_config *cfg, int close_fd)
+void bd_children_spawn(bd_children *cs, const bd_config *cfg)
 {
     double now = bd_monotonic();
     pid_t parent = getpid();
@@ -154,7 +155,7 @@ void bd_children_spawn(bd_children *cs, const bd_config *cfg, int close_fd)
             continue;
         }
         if (pid == 0)
-            child_main(cfg, c, parent, close_fd);
+            child_main(cfg, c, parent);
         c->pid = pid;
         log_info("partner %s: %s process %ld started", c->p->name, c->kind == BD_CHILD_FETCH ? "fetcher" : "pusher",
                  (long)pid);
@@ -210,7 +211,7 @@ int bd_fetch_child_start(bd_fetch_child *c, const bd_config *cfg, const bd_partn
         /* none of the supervisor's descriptors (the store, the ledger, the workers' pipes and inputs) is needed */
         int keep[] = {sv[1]};
         bd_close_fds_except(keep, 1);
-        child_setup(parent, -1);
+        child_setup(parent);
         fetch_child_main(cfg, p, sv[1]);
     }
     close(sv[1]);

@@ -21,8 +21,8 @@ typedef struct bd_children {
 } bd_children;
 
 int bd_children_init(bd_children *cs, const bd_config *cfg);
-/* Start every child that is not running and is due; close_fd is closed in the children. */
-void bd_children_spawn(bd_children *cs, const bd_config *cfg, int close_fd);
+/* Start every child that is not running and is due (each closes every descriptor it inherits). */
+void bd_children_spawn(bd_children *cs, const bd_config *cfg);
 /* Collect exited children and schedule their restart with a back-off. */
 void bd_children_reap(bd_children *cs);
 /* Seconds until a restart is due, -1 if none. */

@@ -624,11 +624,14 @@ static int outdated(const worker_handle *w, const bd_config *cfg, int with_store
     return w->made_for != cfg || w->with_store != with_store || (with_store && index_inode(cfg) != w->index_ino);
 }
 
-/* Close its socket (EOF: it exits) and reap it later. */
+/* An idle worker or the spare ended: its socket closed (EOF ends it), and SIGKILL too, since it holds nothing
+ * (no batch, no read transaction) and another process could still hold a copy of the agent's end of the socket;
+ * reaped later. */
 static void drop(worker_handle *w)
 {
     close(w->cmd_fd);
     w->cmd_fd = -1;
+    kill(w->pid, SIGKILL);
     reap_later(w->pid);
     free_handle(w);
 }

@@ -1,5 +1,9 @@
 # t_worker_reuse.sh: under run, a worker stays for its own partner's next file only; a crash ends it; nothing is left behind.
 . "${BD_SRCDIR}/tests/e2e/lib.sh"
+. "${BD_SRCDIR}/tests/e2e/sshd.sh"
+sshd_start || { echo "Bail out! cannot start sshd"; exit 1; }
+R="$SSHD_HOME/gamma"
+mkdir -p "$R" && chown "$SSHD_USER:" "$R"
 mkdir -p "$T/plugins" "$T/inbox" "$T/inbox-beta"
 cp "$PLUGINS/aam.so" "$BD_BUILDDIR/tests/plugins/.libs/evil.so" "$T/plugins/"
 chmod 755 "$T/plugins"; chmod 644 "$T/plugins/"*.so
@@ -8,7 +12,8 @@ cat > "$T/bd.conf" <<CONF
 state_dir = "state"; outbox = "outbox"; receipts = "log/receipts.jsonl"; plugin_dir = "$T/plugins";
 agent_id = "test"; scan_interval = 0.5; match_map_size = "1G"; log_level = "debug";
 partners = ( { name = "acme"; inbox = "inbox"; settle = 0; ids = "ours"; },
-             { name = "beta"; inbox = "inbox-beta"; settle = 0; ids = "ours"; } );
+             { name = "beta"; inbox = "inbox-beta"; settle = 0; ids = "ours"; },
+             { name = "gamma"; ids = "ours"; $(sshd_remote "path = \"$R\"; poll = 0.5; settle = 0;") } );
 CONF
 line() { printf '%038d\td_sid=%d\n' "$1" "$1"; }
 # drop INBOX NAME N: a file of N lines (its own content) renamed into INBOX; the test plugin evil crashes at
@@ -74,7 +79,17 @@ is "$(receipts | jq -r 'select(.status == "ok") | .outbox[]' | while read -r f; 
     "$(receipts | jq -r 'select(.status == "ok") | .outbox[]' | wc -l | tr -d ' ')" "every ok file's outbox files are there"
 is "$(find "$T/outbox" -path '*/.tmp/*' | wc -l | tr -d ' ')" 0 "no staged or spare file left in the staging folders"
 
+# gamma's SFTP fetcher restarts after acme's worker stayed: the new fetcher must not hold a copy of the agent's
+# end of that worker's socket (the agent then waited for ever at exit, for a worker that never saw its EOF)
+drop inbox evil_10_fine.txt 2
+fetcher=$(sed -n 's/.*partner gamma: fetcher process \([0-9]*\) started.*/\1/p' "$T/agent.log" | tail -n 1)
+kill -KILL "$fetcher" 2>/dev/null; ok $? "gamma's fetcher (pid $fetcher) killed"
+restarted() { [ "$(grep -c 'partner gamma: fetcher process [0-9]* started' "$T/agent.log")" -ge 2 ]; }
+WAIT=$((10 * SLOW)) wait_for restarted; ok $? "the agent restarted gamma's fetcher"
 kill -TERM "$AGENT"
+agent_gone() { ! kill -0 "$AGENT" 2>/dev/null; }
+WAIT=$((20 * SLOW)) wait_for agent_gone; ok $? "SIGTERM: the agent exits, with an idle worker and a restarted fetcher"
+agent_gone || kill -KILL "$AGENT" 2>/dev/null
 wait "$AGENT"
 is $? 0 "SIGTERM: exit status 0"
 is "$(pgrep -f "batchdrop run -c $T" | wc -l | tr -d ' ')" 0 "no worker (spare, idle or busy) left behind"
