@@ -36,8 +36,9 @@ pid_of() { echo "${1#* }"; }
 (bd_exec run -c "$T/bd.conf" 2>>"$T/agent.log") &
 AGENT=$!
 BG_PIDS="$BG_PIDS $AGENT"
-agent_and_spare() { [ "$(pgrep -f "batchdrop run -c $T/bd.conf" | wc -l)" -ge 2 ]; }
-WAIT=$((5 * SLOW)) wait_for agent_and_spare
+# the agent's two children: gamma's fetcher and the spare worker (acme's first file must find the spare)
+spare_ready() { [ "$(pgrep -P "$AGENT" | wc -l)" -ge 2 ]; }
+WAIT=$((5 * SLOW)) wait_for spare_ready
 
 drop inbox evil_1_fine.txt 2
 drop inbox evil_2_fine.txt 2
