@@ -1,4 +1,4 @@
-/* crashpoint.c: SIGKILL at a named point of the commit sequence, for the crash tests (compiled only with --enable-test-hooks). */
+/* crashpoint.c: SIGKILL or a pause at a named point, for the crash and race tests (compiled only with --enable-test-hooks). */
 #include "config.h"
 #include "crashpoint.h"
 #ifdef BD_TEST_HOOKS
@@ -24,5 +24,17 @@ void bd_crashpoint(const char *name)
     if (strncmp(name, "worker-", 7) == 0)
         syscall(SYS_exit_group, 137); /* the worker's seccomp allow-list has no kill(2): die at once all the same */
     kill(getpid(), SIGKILL);
+}
+
+void bd_pausepoint(const char *name)
+{
+    const char *spec = getenv("BD_PAUSE_AT");
+    size_t n = strlen(name);
+    if (!spec || strncmp(spec, name, n) != 0 || spec[n] != ':')
+        return;
+    unsigned s = (unsigned)strtoul(spec + n + 1, NULL, 10);
+    fprintf(stderr, "batchdrop: pause point %s reached (BD_PAUSE_AT): sleeping %u s\n", name, s);
+    while (s)
+        s = sleep(s);
 }
 #endif

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "remote_fetch.h"
 #include "claim.h"
+#include "crashpoint.h"
 #include "decode.h"
 #include "fsutil.h"
 #include "inbox.h"
@@ -171,36 +172,34 @@ static int local_has(const char *dir, const char *entry)
     return bd_path_join(path, sizeof path, dir, entry) == 0 && access(path, F_OK) == 0;
 }
 
-/* Download <claims>/<entry> into dl/, check its size and stream, and publish it into ready/.
- * 1 = queued, 0 = not complete (given back or kept), -1 = failure. */
+/* Download <claims>/<entry> into dl/, check its size and stream, and publish it into ready/. `listed` is its
+ * size and mtime in the listing it was claimed from (a claim moves the same file): any other size at the end of
+ * the download means it changed since, and it goes back. 1 = queued, 0 = not complete (given back or kept),
+ * -1 = failure. */
 static int download_claimed(bd_fetcher *f, const char *entry, const char *name, int truncated_is_final,
-                            bd_fetch_item *item)
+                            bd_fetch_item *item, bd_sftp_entry listed)
 {
     char remote[PATH_MAX], part[PATH_MAX], ready[PATH_MAX], err[1024], sha[65], why[256];
-    bd_sftp_entry st;
     uint64_t bytes = 0;
     if (bd_fmt(remote, sizeof remote, "%s/%s", f->rclaims, entry) < 0 ||
         bd_fmt(part, sizeof part, "%s/%s.part", f->dl, entry) < 0 || bd_path_join(ready, sizeof ready, f->ready, entry) < 0)
         return -1;
-    bd_sftp_class c = bd_sftp_stat(f->link.s, remote, &st, err, sizeof err);
-    if (c != BD_SFTP_OK)
-        return failed(f, c, "stat of a claimed file", err), -1;
     int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0) {
         log_error("partner %s: cannot create %s: %s", f->p->name, part, strerror(errno));
         return -1;
     }
-    c = bd_sftp_download(f->link.s, remote, fd, &bytes, sha, err, sizeof err);
+    bd_sftp_class c = bd_sftp_download(f->link.s, remote, listed.size, fd, &bytes, sha, err, sizeof err);
     if (c != BD_SFTP_OK) {
         close(fd);
         unlink(part);
         failed(f, c, "download", err);
         return -1;
     }
-    if (bytes != st.size) {
+    if (bytes != listed.size) {
         close(fd);
         log_warn("partner %s: %s changed while it was downloaded (%llu of %llu bytes); giving it back", f->p->name,
-                 name, (unsigned long long)bytes, (unsigned long long)st.size);
+                 name, (unsigned long long)bytes, (unsigned long long)listed.size);
         unlink(part);
         put_back(f, entry, name);
         return 0;
@@ -213,11 +212,8 @@ static int download_claimed(bd_fetcher *f, const char *entry, const char *name, 
         close(fd);
         log_info("partner %s: %s looks like an upload in progress (%s); giving it back", f->p->name, name, why);
         unlink(part);
-        if (item) {
-            item->incomplete = 1;
-            item->size = st.size;
-            item->mtime = st.mtime;
-        }
+        if (item)
+            item->incomplete = 1; /* at its listed size and mtime: it waits for a change */
         put_back(f, entry, name);
         return 0;
     }
@@ -232,6 +228,7 @@ static int take_file(bd_fetcher *f, bd_fetch_item *it)
         bd_fmt(from, sizeof from, "%s/%s", f->r->path, it->name) < 0 ||
         bd_fmt(to, sizeof to, "%s/%s", f->rclaims, entry) < 0)
         return -1;
+    bd_pausepoint("fetch-claim"); /* between the listing and the claim */
     bd_sftp_class c = bd_sftp_rename(f->link.s, from, to, err, sizeof err);
     if (c == BD_SFTP_NOT_FOUND) {
         log_debug("partner %s: %s was taken by another agent", f->p->name, it->name);
@@ -240,7 +237,7 @@ static int take_file(bd_fetcher *f, bd_fetch_item *it)
     if (c != BD_SFTP_OK)
         return failed(f, c, "claiming", err), -1;
     int final = stuck_for(it, bd_monotonic()) >= f->cfg->incomplete_timeout;
-    return download_claimed(f, entry, it->name, final, it);
+    return download_claimed(f, entry, it->name, final, it, (bd_sftp_entry){.size = it->size, .mtime = it->mtime});
 }
 
 /* ---------------------------------------------------------------- recovery */
@@ -274,7 +271,7 @@ static int recover_own(bd_fetcher *f)
             continue;
         log_info("partner %s: resuming the download of %s (claim %s)", f->p->name, name, id);
         int final = (double)(bd_now_ms() - claim_ms(id)) / 1000.0 >= f->cfg->incomplete_timeout;
-        rc = download_claimed(f, e[i].name, name, final, NULL);
+        rc = download_claimed(f, e[i].name, name, final, NULL, e[i]);
     }
     bd_sftp_entries_free(e, n);
     return rc < 0 ? -1 : 0;

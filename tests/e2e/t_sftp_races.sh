@@ -1,4 +1,4 @@
-# t_sftp_races.sh: a remote inbox's races: a file committed while its queue is listed, and a fetcher left by a killed supervisor.
+# t_sftp_races.sh: a remote inbox's races: a file committed while its queue is listed, a fetcher left by a killed supervisor, and a file changed between its listing and its claim.
 . "${BD_SRCDIR}/tests/e2e/lib.sh"
 . "${BD_SRCDIR}/tests/e2e/sshd.sh"
 SLOW=${BD_SLOW:-1}
@@ -68,5 +68,20 @@ ok $? "once the lock is free, the file is fetched and processed"
 is "$(r ftp_dpm_478_1700000001.sync .stored)" 1 "matched through the earlier ID-sync"
 like "$(cat "$T/agent.log")" "the previous fetch process is gone; going on" "and the log says it went on"
 stop_run; is $? 0 "the agent stops cleanly"
+
+# --- A file written in place grows between the listing and the claim (BD_PAUSE_AT holds the fetcher there):
+# its download has more bytes than the listing said, so it goes back to the inbox rather than being processed
+# while it may still be written. The pass lists again and, finding it unchanged since, processes it whole, once.
+printf '%038d\td_sid=3\n' 1 2 > "$T/grows"
+put "$T/grows" ftp_dpm_478_1700000002.sync
+(sleep "$SLOW"; printf '%038d\td_sid=3\n' 3 4 >> "$R/ftp_dpm_478_1700000002.sync") &
+BG_PIDS="$BG_PIDS $!"
+BD_PAUSE_AT=fetch-claim:$((2 * SLOW)) bd once -c "$T/bd.conf" 2>>"$T/agent.log"
+like "$(grep ftp_dpm_478_1700000002 "$T/agent.log")" \
+    "ftp_dpm_478_1700000002.sync changed while it was downloaded (188 of 94 bytes); giving it back" \
+    "a file that grew after its listing: its download is longer than listed, and it goes back"
+is "$(nreceipts ftp_dpm_478_1700000002.sync)" 1 "the next listing finds it stable: processed once"
+is "$(r ftp_dpm_478_1700000002.sync .bytes)" 188 "whole: all 188 bytes"
+is "$(r ftp_dpm_478_1700000002.sync .status)" ok "and ok"
 
 done_testing

@@ -481,7 +481,8 @@ static void test_download(bd_sftp *s)
     bd_strlcpy(want, slurp_line(in(g_fix, "big.sha")), sizeof want);
     int fd = open(in(g_fix, "big.got"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     double t0 = bd_monotonic();
-    bd_sftp_class c = bd_sftp_download(s, in(g_home, "big.bin"), fd, &bytes, sha, errbuf, sizeof errbuf);
+    bd_sftp_class c =
+        bd_sftp_download(s, in(g_home, "big.bin"), BD_SFTP_SIZE_UNKNOWN, fd, &bytes, sha, errbuf, sizeof errbuf);
     double dt = bd_monotonic() - t0;
     close(fd);
     TAP_EQ_STR(bd_sftp_class_name(c), "ok", "download 20 MiB");
@@ -490,8 +491,15 @@ static void test_download(bd_sftp *s)
     TAP_OK(same_file(in(g_fix, "big.got"), in(g_home, "big.bin")), "local copy identical");
     printf("# download: %.3f s, %.0f MB/s\n", dt, 20.0 * MIB / 1e6 / dt);
 
+    /* a size hint is only a hint: a file bigger than its stat said (it grew) still comes whole */
+    fd = open(in(g_fix, "big.got"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    c = bd_sftp_download(s, in(g_home, "big.bin"), 1000, fd, &bytes, sha, errbuf, sizeof errbuf);
+    close(fd);
+    TAP_OK(c == BD_SFTP_OK && bytes == 20 * MIB && strcmp(sha, want) == 0,
+           "download with a size hint far too small: all 20 MiB, same SHA-256");
+
     fd = open(in(g_fix, "none.got"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    c = bd_sftp_download(s, in(g_home, "no-such-file"), fd, &bytes, sha, errbuf, sizeof errbuf);
+    c = bd_sftp_download(s, in(g_home, "no-such-file"), 0, fd, &bytes, sha, errbuf, sizeof errbuf);
     close(fd);
     TAP_EQ_STR(bd_sftp_class_name(c), "not_found", "download a missing file");
     TAP_OK(bytes == 0 && sha[0] == '\0', "no bytes, no hash");
@@ -514,7 +522,7 @@ static void test_upload(bd_sftp *s)
     TAP_OK(same_file(local, remote), "remote file identical");
     TAP_EQ_INT(temps_in(s, in(g_home, "up")), 0, "no temp file left");
     int fd = open(in(g_fix, "up.got"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    c = bd_sftp_download(s, remote, fd, &bytes, sha, errbuf, sizeof errbuf);
+    c = bd_sftp_download(s, remote, 3 * MIB + 12345, fd, &bytes, sha, errbuf, sizeof errbuf);
     close(fd);
     file_sha256(local, want);
     TAP_OK(c == BD_SFTP_OK && bytes == 3 * MIB + 12345 && strcmp(sha, want) == 0, "round trip: same bytes back");
@@ -634,7 +642,8 @@ static void test_stall_in_flight(void)
     int delay = 30;
     pthread_t kid = stop_sessions_after(&delay);
     double t0 = bd_monotonic();
-    c = s ? bd_sftp_download(s, in(g_home, "big.bin"), fd, &bytes, sha, errbuf, sizeof errbuf) : BD_SFTP_FAILURE;
+    c = s ? bd_sftp_download(s, in(g_home, "big.bin"), 20 * MIB, fd, &bytes, sha, errbuf, sizeof errbuf)
+          : BD_SFTP_FAILURE;
     double dt = bd_monotonic() - t0;
     close(fd);
     pthread_join(kid, NULL);
