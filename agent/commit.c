@@ -166,22 +166,17 @@ static int write_mail(const char *spool, const char *mail)
     return bd_write_file_durable(spool, mail, strlen(mail), 0640);
 }
 
-/* Hand-offs to the SFTP processes, written once outputs and receipt are durable:
- * the push queue entry (outbox files, and the receipt when pushed) and the
- * "done" marker that lets the remote source be deleted or moved. Idempotent. */
+/* Hand-offs to the SFTP processes and the mailer, written once outputs and receipt are durable: the push queue
+ * entry (outbox files, and the receipt when pushed) and the mail. The done marker is made by hand_off. Idempotent. */
 static int write_markers(json_t *jr)
 {
     const char *push = json_string_value(json_object_get(jr, "push_marker"));
     const char *push_json = json_string_value(json_object_get(jr, "push"));
     const char *receipt_file = json_string_value(json_object_get(jr, "push_receipt"));
     const char *line = json_string_value(json_object_get(jr, "receipt"));
-    char done_buf[PATH_MAX];
-    const char *done = jpath_get(jr, "done_marker", done_buf, sizeof done_buf);
     if (receipt_file && line && bd_write_file_durable(receipt_file, line, strlen(line), 0640) < 0)
         return -1;
     if (push && push_json && bd_write_file_durable(push, push_json, strlen(push_json), 0640) < 0)
-        return -1;
-    if (done && bd_write_file_durable(done, "", 0, 0640) < 0)
         return -1;
     const char *mail = json_string_value(json_object_get(jr, "mail"));
     const char *spool = json_string_value(json_object_get(jr, "mail_spool"));
@@ -352,13 +347,59 @@ static void sync_renames(group *g, int *needed)
         fail_all(g, needed);
 }
 
-static void hand_off(group *g)
+/* The "done" marker that lets the fetcher delete or move the remote source: an empty file, so nothing in it can
+ * be torn and it needs no temp file. Created here (*fd open, its folder in d), or none to make (*fd -1). Idempotent. */
+static int open_done_marker(json_t *jr, int *fd, dirset *d)
 {
-    for (size_t i = 0; i < g->n; i++)
-        if (committing(g, i) && write_markers(g->jrs[i]) < 0) {
+    char buf[PATH_MAX];
+    const char *done = jpath_get(jr, "done_marker", buf, sizeof buf);
+    *fd = -1;
+    if (!done)
+        return 0;
+    if (dirset_add_parent(d, done) < 0 || (*fd = open(done, O_WRONLY | O_CREAT | O_CLOEXEC, 0640)) < 0)
+        return -1;
+    return 0;
+}
+
+/* Every committing entry's hand-offs. The done markers are all created first and then fsynced (the first fsync's
+ * journal commit carries them all; one after another, each cost a commit), then their folder once. */
+static void write_hand_offs(group *g, int *marker, int *needed)
+{
+    dirset d = {0};
+    for (size_t i = 0; i < g->n; i++) {
+        marker[i] = -1;
+        if (committing(g, i) && (write_markers(g->jrs[i]) < 0 || open_done_marker(g->jrs[i], &marker[i], &d) < 0)) {
             log_error("claim %s: cannot queue the remote hand-off: %s", g->ids[i], strerror(errno));
             g->ok[i] = 0;
         }
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        if (marker[i] < 0)
+            continue;
+        needed[i] = 1;
+        if (fsync(marker[i]) < 0) {
+            log_error("claim %s: cannot fsync its done marker: %s", g->ids[i], strerror(errno));
+            g->ok[i] = 0;
+        }
+        close(marker[i]);
+    }
+    if (dirset_sync(&d, "done marker") < 0)
+        fail_all(g, needed);
+}
+
+static void hand_off(group *g)
+{
+    int *marker = malloc(g->n * sizeof *marker), *needed = calloc(g->n, sizeof *needed);
+    if (marker && needed)
+        write_hand_offs(g, marker, needed);
+    else
+        for (size_t i = 0; i < g->n; i++)
+            if (committing(g, i)) {
+                log_error("claim %s: cannot queue the remote hand-off: out of memory", g->ids[i]);
+                g->ok[i] = 0;
+            }
+    free(marker);
+    free(needed);
     bd_crashpoint("after-markers");
     for (size_t i = 0; i < g->n; i++)
         if (committing(g, i) && finish_shared_entry(g->a, g->ids[i], json_object_get(g->jrs[i], "shared_ledger")) < 0)

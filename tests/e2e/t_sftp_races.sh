@@ -1,4 +1,4 @@
-# t_sftp_races.sh: a remote inbox's races: a file committed while its queue is listed, a fetcher left by a killed supervisor, and a file changed between its listing and its claim.
+# t_sftp_races.sh: a remote inbox's races: a file committed while its queue is listed, a fetcher left by a killed supervisor, a file changed between its listing and its claim, and deaths around the done markers.
 . "${BD_SRCDIR}/tests/e2e/lib.sh"
 . "${BD_SRCDIR}/tests/e2e/sshd.sh"
 SLOW=${BD_SLOW:-1}
@@ -83,5 +83,21 @@ like "$(grep ftp_dpm_478_1700000002 "$T/agent.log")" \
 is "$(nreceipts ftp_dpm_478_1700000002.sync)" 1 "the next listing finds it stable: processed once"
 is "$(r ftp_dpm_478_1700000002.sync .bytes)" 188 "whole: all 188 bytes"
 is "$(r ftp_dpm_478_1700000002.sync .status)" ok "and ok"
+
+# --- The agent dies (SIGKILL) right after a group's done markers were made, or before it made them: the next run
+# deletes the sources on the server, and no file gets a second receipt or is left behind.
+k=0
+for point in after-markers after-receipt; do
+    k=$((k + 1)) # contents no earlier file had: not duplicates
+    for i in 1 2 3; do printf '%038d\td_sid=%d\n' "$i" "$((100 + k))" > "$T/m$i"; put "$T/m$i" "ftp_dpm_478_18000000$i.sync"; done
+    (cd "$T" && BD_CRASH_AT=$point exec ${BD_WRAP:-} "$BD_BIN" once -c "$T/bd.conf" 2>>"$T/agent.log")
+    is $? 137 "$point, remote: the agent dies there"
+    bd once -c "$T/bd.conf" 2>>"$T/agent.log"; is $? 0 "$point, remote: the next run recovers"
+    is "$(find "$R" -maxdepth 1 -name 'ftp_dpm_478_18*' | wc -l | tr -d ' ')" 0 "$point, remote: the sources are gone from the server"
+    is "$(for i in 1 2 3; do nreceipts "ftp_dpm_478_18000000$i.sync"; done | tr -d '\n')" 111 "$point, remote: one receipt each"
+    is "$(for i in 1 2 3; do r "ftp_dpm_478_18000000$i.sync" .status; done | sort -u)" ok "$point, remote: all ok (none a duplicate)"
+    is "$(find "$T/state/remote/acme" -type f | wc -l | tr -d ' ')" 0 "$point, remote: no download, queue entry or marker left"
+    rm -f "$T/log/receipts.jsonl"
+done
 
 done_testing
