@@ -108,7 +108,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
         printf("batchdrop %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, BD_PLUGIN_ABI_MAJOR, BD_PLUGIN_ABI_MINOR);
 #ifdef BD_TEST_HOOKS
-        printf("test build: crash and pause points (BD_CRASH_AT, BD_PAUSE_AT) compiled in; not for production\n");
+        printf("test build: crash points (BD_CRASH_AT) and pause points (BD_PAUSE_AT) compiled in; not for production\n");
 #endif
         return 0;
     }
