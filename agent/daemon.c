@@ -445,6 +445,7 @@ static void once_fetch(bd_agent *a, bd_fetch_child *kids, size_t *nkids)
             a->internal_errors++;
     }
     do {
+        bd_dispatch_prefork(a); /* as in bd_agent_once */
         process_remote_queues(a, 1);
         bd_dispatch_reap(a, 0);
         waiting = 0;
@@ -503,6 +504,7 @@ int bd_agent_once(bd_agent *a)
     bd_agent_scan_all(a);
     for (;;) { /* passes until no file waits for its partner's previous one */
         a->deferred = 0;
+        bd_dispatch_prefork(a); /* a spare takes a partner's first batch, then stays for its next ones */
         poll_inboxes(a);
         if (!a->deferred)
             break;
@@ -510,6 +512,8 @@ int bd_agent_once(bd_agent *a)
     }
     process_remote_queues(a, 1);
     bd_dispatch_drain(a);
+    bd_worker_drop_spare();
+    bd_worker_reap_exited(1);
     once_finish_remote(a, kids, nkids);
     free(kids);
     bd_index_after_once(a);

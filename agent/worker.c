@@ -77,9 +77,9 @@ typedef struct chunk_head {
     int32_t stays;
 } chunk_head;
 
-/* A worker (from a spare) that ran a batch of small files stays for its partner's next batch, so that a file
- * does not pay a fork and a set-up: while it has used less than half of plugin_timeout in CPU (RLIMIT_CPU counts
- * its whole life), run fewer than this many batches, and holds less than this much heap. */
+/* A worker that ran a whole batch (a spare that took one, or one forked for it) stays for its partner's next batch,
+ * so that a file does not pay a fork and a set-up: while it has used less than half of plugin_timeout in CPU
+ * (RLIMIT_CPU counts its whole life), run fewer than this many batches, and holds less than this much heap. */
 #define REUSE_MAX_BATCHES 1000
 #define REUSE_MAX_HEAP ((size_t)64 << 20)
 #define IDLE_MAX 8          /* idle workers kept, one per partner at most */
@@ -211,9 +211,9 @@ static int can_stay(const bd_config *cfg, const shared_state *sh, const result_m
 }
 
 /* Run the batch and report it (chunk_head, then a result_msg per file that ran); 1 when the worker stays for
- * another batch (may_stay: it came from a spare), 0 when it is to exit. */
+ * another batch (stay_ok: may_stay()), 0 when it is to exit. */
 static int worker_run(const bd_config *cfg, bd_job **jobs, int n, shared_state *sh, int res_fd, int cmd_fd,
-                      int may_stay)
+                      int stay_ok)
 {
     result_msg *msgs = calloc((size_t)n, sizeof *msgs);
     if (!msgs)
@@ -224,7 +224,7 @@ static int worker_run(const bd_config *cfg, bd_job **jobs, int n, shared_state *
     int ok = msgs[head.ran - 1].outcome == BD_JOB_OK, holds = msgs[head.ran - 1].holds_batch;
     if (!holds) /* its staged outputs stay for the supervisor, which removes them if the report does not come */
         bd_job_cleanup(last, ok);
-    head.stays = may_stay && can_stay(cfg, sh, &msgs[head.ran - 1], head.ran, n);
+    head.stays = stay_ok && can_stay(cfg, sh, &msgs[head.ran - 1], head.ran, n);
     int sent = bd_write_all(res_fd, &head, sizeof head) == 0 &&
                bd_write_all(res_fd, msgs, (size_t)head.ran * sizeof *msgs) == 0;
     if (holds) { /* the ID-sync transaction waits for the supervisor's word */
@@ -236,41 +236,64 @@ static int worker_run(const bd_config *cfg, bd_job **jobs, int n, shared_state *
     return sent && head.stays;
 }
 
-static __attribute__((noreturn)) void worker_main(const bd_config *cfg, bd_job **jobs, int n, shared_state *sh,
-                                                  int res_fd, int cmd_fd, pid_t supervisor)
+/* While it waits, the next batch's outputs get their inodes ahead (stage_pool.c). */
+static void fill_stage_pool(const bd_config *cfg, const bd_partner *partner)
 {
-    bd_matchstore *ms = worker_setup(cfg, jobs[0]->ms != NULL, sh, supervisor);
-    for (int i = 0; i < n; i++)
-        jobs[i]->ms = ms;
-    worker_run(cfg, jobs, n, sh, res_fd, cmd_fd, 0);
-    _exit(0);
+    char staging[PATH_MAX];
+    if (bd_fmt(staging, sizeof staging, "%s/%s/.tmp", cfg->outbox, partner->name) == 0)
+        bd_stage_pool_fill(staging);
 }
 
-/* A spare: set up and confined ahead, it waits on its socket for a batch (bd_wire_send_jobs), runs it, and
- * waits for the next one while it may stay (the agent closing the socket ends it). */
-static __attribute__((noreturn)) void spare_main(const bd_config *cfg, const bd_plugins *plugins, int with_store,
-                                                 shared_state *sh, int res_fd, int cmd_fd, pid_t supervisor)
+/* Whether a worker may stay for its partner's next batch at all: not for a file run by hand (a forced format, a
+ * dry run or a trace), whose settings the next batch would not share. */
+static int may_stay(const bd_job *first)
 {
-    bd_matchstore *ms = worker_setup(cfg, with_store, sh, supervisor);
+    return !first->force_format && !first->dry_run && first->trace_fd <= 0;
+}
+
+/* After a batch it stays for: wait on the socket for the next one (bd_wire_send_jobs), run it, and so on while
+ * it may stay (the agent closing the socket ends it). */
+static __attribute__((noreturn)) void serve_batches(const bd_config *cfg, const bd_plugins *plugins,
+                                                    bd_matchstore *ms, shared_state *sh, int res_fd, int cmd_fd)
+{
     for (;;) {
         int n = 0;
         bd_job *jobs = bd_wire_recv_jobs(cmd_fd, cfg, plugins, ms, &n);
         bd_job **ptrs = jobs ? calloc((size_t)n, sizeof *ptrs) : NULL;
         if (!ptrs) {
             bd_matchstore_close(ms);
-            _exit(jobs ? EXIT_SETUP : 0); /* no batch: the agent dropped its spare */
+            _exit(jobs ? EXIT_SETUP : 0); /* no batch: the agent dropped this worker */
         }
         for (int i = 0; i < n; i++)
             ptrs[i] = &jobs[i];
         int stays = worker_run(cfg, ptrs, n, sh, res_fd, cmd_fd, 1);
-        char staging[PATH_MAX];
-        if (stays && bd_fmt(staging, sizeof staging, "%s/%s/.tmp", cfg->outbox, jobs[0].partner->name) == 0)
-            bd_stage_pool_fill(staging); /* the next batch's outputs need no new inode */
+        if (stays)
+            fill_stage_pool(cfg, jobs[0].partner);
         free(ptrs);
         bd_wire_free_jobs(jobs, n);
         if (!stays)
             _exit(0);
     }
+}
+
+/* A worker forked for a batch: it runs it, and then stays for the partner's next ones when it may. */
+static __attribute__((noreturn)) void worker_main(const bd_config *cfg, bd_job **jobs, int n, shared_state *sh,
+                                                  int res_fd, int cmd_fd, pid_t supervisor)
+{
+    bd_matchstore *ms = worker_setup(cfg, jobs[0]->ms != NULL, sh, supervisor);
+    for (int i = 0; i < n; i++)
+        jobs[i]->ms = ms;
+    if (!worker_run(cfg, jobs, n, sh, res_fd, cmd_fd, may_stay(jobs[0])))
+        _exit(0);
+    fill_stage_pool(cfg, jobs[0]->partner);
+    serve_batches(cfg, jobs[0]->plugins, ms, sh, res_fd, cmd_fd);
+}
+
+/* A spare: set up and confined ahead, it waits on its socket for a first batch. */
+static __attribute__((noreturn)) void spare_main(const bd_config *cfg, const bd_plugins *plugins, int with_store,
+                                                 shared_state *sh, int res_fd, int cmd_fd, pid_t supervisor)
+{
+    serve_batches(cfg, plugins, worker_setup(cfg, with_store, sh, supervisor), sh, res_fd, cmd_fd);
 }
 
 /* ---------------------------------------------------------------- the supervisor side */
@@ -724,7 +747,7 @@ static worker_handle *take_ready(const bd_config *cfg, const bd_job *first, cons
 static worker_handle *use_ready(const bd_config *cfg, bd_job **jobs, int n)
 {
     const char *which = "";
-    if (jobs[0]->force_format || jobs[0]->dry_run || jobs[0]->trace_fd > 0)
+    if (!may_stay(jobs[0]))
         return NULL;
     worker_handle *w = take_ready(cfg, jobs[0], &which);
     if (!w)
@@ -748,8 +771,11 @@ int bd_worker_start_batch(const bd_config *cfg, bd_job **jobs, int n)
 {
     bd_job **copy = calloc((size_t)n, sizeof *copy);
     worker_handle *w = copy ? use_ready(cfg, jobs, n) : NULL;
-    if (copy && !w)
-        w = spawn(cfg, jobs, n, NULL, 0);
+    if (copy && !w && (w = spawn(cfg, jobs, n, NULL, 0)) && may_stay(jobs[0])) {
+        w->made_for = cfg; /* it may stay for the partner's next batch, like a spare that took one */
+        w->with_store = jobs[0]->ms != NULL;
+        w->index_ino = w->with_store ? index_inode(cfg) : 0;
+    }
     if (!w) {
         fail_start(jobs, n, copy ? "cannot fork a worker process" : "cannot set up a worker process (out of memory)");
         free(copy);

@@ -1,4 +1,4 @@
-# t_worker_reuse.sh: under run, a worker stays for its own partner's next file only; a crash ends it; nothing is left behind.
+# t_worker_reuse.sh: under run and once, a worker stays for its own partner's next batch only; a crash ends it; nothing is left behind.
 . "${BD_SRCDIR}/tests/e2e/lib.sh"
 . "${BD_SRCDIR}/tests/e2e/sshd.sh"
 sshd_start || { echo "Bail out! cannot start sshd"; exit 1; }
@@ -94,4 +94,18 @@ agent_gone || kill -KILL "$AGENT" 2>/dev/null
 wait "$AGENT"
 is $? 0 "SIGTERM: exit status 0"
 is "$(pgrep -f "batchdrop run -c $T" | wc -l | tr -d ' ')" 0 "no worker (spare, idle or busy) left behind"
+
+# --- once, on a backlog: each partner's batches (up to 64 files each) run in one worker, which stays for the
+# partner's next batch; beta's never go to acme's worker.
+for i in $(seq 1 150); do line "$((900000 + i))" > "$T/inbox/ftp_dpm_478_1800000$((100 + i)).sync"; done
+for i in $(seq 1 70); do line "$((800000 + i))" > "$T/inbox-beta/ftp_dpm_478_1800000$((100 + i)).sync"; done
+(cd "$T" && bd once -c "$T/bd.conf" 2>"$T/once.log"); is $? 0 "once over 150 + 70 files: exit 0"
+ok_for() { receipts | jq -r --arg p "$1" 'select(.partner == $p and (.file | startswith("ftp_dpm_478_18")) and .status == "ok") | .file' | wc -l | tr -d ' '; }
+is "$(ok_for acme)/$(ok_for beta)" 150/70 "every file is ok"
+takers() { sed -n "s/.*partner $1: \(the spare worker\|its idle worker\) (pid \([0-9]*\)) takes.*/\2/p" "$T/once.log"; }
+ok "$([ "$(takers acme | wc -l)" -ge 3 ] && echo 0 || echo 1)" "acme's batches (3 or more) went to a ready worker, not a fork each"
+is "$(takers acme | sort -u | wc -l | tr -d ' ')" 1 "all of them to the same one"
+is "$(takers beta | sort -u | wc -l | tr -d ' ')" 1 "beta's to one worker too"
+ok "$([ "$(takers acme | head -n 1)" != "$(takers beta | head -n 1)" ] && echo 0 || echo 1)" "not acme's"
+is "$(pgrep -f "batchdrop once -c $T" | wc -l | tr -d ' ')" 0 "no worker left after once"
 done_testing
