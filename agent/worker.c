@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #define EXIT_FORBIDDEN 125
 #define EXIT_SETUP 124
@@ -71,10 +72,14 @@ typedef struct worker_handle {
     double idle_since; /* monotonic: when it reported its last batch */
 } worker_handle;
 
-/* What a worker reports first: how many of the batch's files ran, and whether it waits for another batch. */
+/* What a worker reports first: how many of the batch's files ran, whether it waits for another batch, and the
+ * size of the zstd frame that follows: the ran result_msgs. A result_msg is about 49 KB of fixed-size paths and
+ * texts, nearly all zeros: raw, each file's went through the pipe 64 KB at a time, the worker and the agent taking
+ * turns to sleep. */
 typedef struct chunk_head {
     int32_t ran;
     int32_t stays;
+    uint64_t packed;
 } chunk_head;
 
 /* A worker that ran a whole batch (a spare that took one, or one forked for it) stays for its partner's next batch,
@@ -210,8 +215,25 @@ static int can_stay(const bd_config *cfg, const shared_state *sh, const result_m
            (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9 < cfg->plugin_timeout / 2;
 }
 
-/* Run the batch and report it (chunk_head, then a result_msg per file that ran); 1 when the worker stays for
- * another batch (stay_ok: may_stay()), 0 when it is to exit. */
+/* Write the chunk: its head, then the results packed. 0, or -1 when the pipe failed (the supervisor is gone). */
+static int send_chunk(int res_fd, chunk_head *head, const result_msg *msgs)
+{
+    static ZSTD_CCtx *zc; /* kept by a worker that stays */
+    size_t raw = (size_t)head->ran * sizeof *msgs, cap = ZSTD_compressBound(raw);
+    char *packed = malloc(cap);
+    if (!zc)
+        zc = ZSTD_createCCtx();
+    size_t n = packed && zc ? ZSTD_compressCCtx(zc, packed, cap, msgs, raw, 1) : 0;
+    if (n == 0 || ZSTD_isError(n))
+        _exit(EXIT_SETUP); /* out of memory: the supervisor keeps the files claimed and retries them */
+    head->packed = n;
+    int rc = bd_write_all(res_fd, head, sizeof *head) == 0 && bd_write_all(res_fd, packed, n) == 0 ? 0 : -1;
+    free(packed);
+    return rc;
+}
+
+/* Run the batch and report it (send_chunk); 1 when the worker stays for another batch (stay_ok: may_stay()), 0
+ * when it is to exit. */
 static int worker_run(const bd_config *cfg, bd_job **jobs, int n, shared_state *sh, int res_fd, int cmd_fd,
                       int stay_ok)
 {
@@ -225,8 +247,7 @@ static int worker_run(const bd_config *cfg, bd_job **jobs, int n, shared_state *
     if (!holds) /* its staged outputs stay for the supervisor, which removes them if the report does not come */
         bd_job_cleanup(last, ok);
     head.stays = stay_ok && can_stay(cfg, sh, &msgs[head.ran - 1], head.ran, n);
-    int sent = bd_write_all(res_fd, &head, sizeof head) == 0 &&
-               bd_write_all(res_fd, msgs, (size_t)head.ran * sizeof *msgs) == 0;
+    int sent = send_chunk(res_fd, &head, msgs) == 0;
     if (holds) { /* the ID-sync transaction waits for the supervisor's word */
         if (sent)
             finish_batch(last, cmd_fd, res_fd);
@@ -511,20 +532,36 @@ static void judge_death(const bd_config *cfg, worker_handle *w, int timed_out)
     }
 }
 
-/* Adopt the chunk's results; 1 when the last one holds an ID-sync transaction (the worker waits). */
-static int adopt_chunk(const bd_config *cfg, worker_handle *w, int32_t ran)
+/* The chunk's results, unpacked (the worker is untrusted: the frame must be within the bound of what it packs,
+ * and unpack to exactly ran results). NULL when it is torn or malformed, or on ENOMEM. */
+static result_msg *receive_chunk(const bd_config *cfg, worker_handle *w, const chunk_head *head)
 {
-    result_msg *m = calloc(1, sizeof *m);
-    int holds = 0;
-    for (int32_t i = 0; i < ran; i++) {
-        if (!m || wait_bytes(w, cfg, m, sizeof *m) <= 0) {
-            free(m);
-            return -1;
-        }
-        adopt_result(w->jobs[i], m, w->sh, cfg, i == ran - 1);
-        w->jobs[i]->ran = 1;
-        holds = m->holds_batch;
+    size_t raw = (size_t)head->ran * sizeof(result_msg);
+    if (head->packed == 0 || head->packed > ZSTD_compressBound(raw))
+        return NULL;
+    char *packed = malloc(head->packed);
+    result_msg *m = malloc(raw);
+    if (!packed || !m || wait_bytes(w, cfg, packed, head->packed) <= 0 ||
+        ZSTD_decompress(m, raw, packed, head->packed) != raw) {
+        free(m);
+        m = NULL;
     }
+    free(packed);
+    return m;
+}
+
+/* Adopt the chunk's results; 1 when the last one holds an ID-sync transaction (the worker waits), -1 when they
+ * did not come whole. */
+static int adopt_chunk(const bd_config *cfg, worker_handle *w, const chunk_head *head)
+{
+    result_msg *m = receive_chunk(cfg, w, head);
+    if (!m)
+        return -1;
+    for (int32_t i = 0; i < head->ran; i++) {
+        adopt_result(w->jobs[i], &m[i], w->sh, cfg, i == head->ran - 1);
+        w->jobs[i]->ran = 1;
+    }
+    int holds = m[head->ran - 1].holds_batch;
     free(m);
     return holds;
 }
@@ -538,7 +575,7 @@ static void collect(const bd_config *cfg, worker_handle *w)
     int32_t ran = head.ran;
     if (got > 0 && (ran < 1 || ran > w->njobs))
         got = 0;
-    int holds = got > 0 ? adopt_chunk(cfg, w, ran) : -1;
+    int holds = got > 0 ? adopt_chunk(cfg, w, &head) : -1;
     if (holds == 0 && head.stays && keep_idle(w, w->jobs[0]->partner))
         return;
     if (holds > 0) {
