@@ -113,9 +113,25 @@ int bd_fsync_parent(const char *path)
     return bd_fsync_dir(dir);
 }
 
+static int is_dir(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+/* The folder itself first: it nearly always exists (this runs for each file's outputs and claim), and one stat
+ * says so. Its parents are walked only when it is missing. */
 int bd_mkdir_p(const char *path, mode_t mode)
 {
     char buf[PATH_MAX];
+    if (is_dir(path) == 0)
+        return 0;
     if (bd_strlcpy(buf, path, sizeof buf) < 0)
         return -1;
     for (char *p = buf + 1; *p; p++) {
@@ -128,14 +144,7 @@ int bd_mkdir_p(const char *path, mode_t mode)
     }
     if (mkdir(buf, mode) < 0 && errno != EEXIST)
         return -1;
-    struct stat st;
-    if (stat(buf, &st) < 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
+    return is_dir(buf);
 }
 
 int bd_rename_noreplace(const char *from, const char *to)
