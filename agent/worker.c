@@ -503,19 +503,43 @@ static void free_handle(worker_handle *w)
     free(w);
 }
 
-/* The worker died or hung before reporting: the file it was on failed; the others did not run. */
-static void judge_death(const bd_config *cfg, worker_handle *w, int timed_out)
+/* The worker's status once its report is lost. kill_now (a timeout, or a report that made no sense): it is
+ * stopped at once. Else it died, or ends within a moment (its pipe closes as it exits); one still running after
+ * that closed its report itself (a plugin can reach the pipe) and is stopped, since the agent would otherwise wait
+ * for it for ever (a worker may stay after a batch). Returns 1 when it had to be stopped so. */
+static int reap_reporter(worker_handle *w, int kill_now, int *status)
+{
+    for (int tries = 0; !kill_now && tries < 50; tries++) { /* up to 0.5 s */
+        pid_t r = waitpid(w->pid, status, WNOHANG);
+        if (r == w->pid || (r < 0 && errno != EINTR))
+            return 0;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    kill(w->pid, SIGKILL);
+    while (waitpid(w->pid, status, 0) < 0 && errno == EINTR)
+        ;
+    return !kill_now;
+}
+
+/* The worker died, hung, or broke its report (garbled: bytes came that made no sense): the file it was on
+ * failed; the others did not run. */
+static void judge_death(const bd_config *cfg, worker_handle *w, int timed_out, int garbled)
 {
     int32_t cur = w->sh->current;
     bd_job *j = w->jobs[cur >= 0 && cur < w->njobs ? cur : 0];
-    if (timed_out)
-        kill(w->pid, SIGKILL);
-    int status = 0;
-    while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int status = 0, stopped = reap_reporter(w, timed_out || garbled, &status);
     for (int i = 0; i < w->njobs; i++)
         remove_staged(cfg, w->jobs[i], w->pid);
     char why[512];
+    if (stopped || garbled) {
+        snprintf(why, sizeof why, "plugin %s broke the worker's report to the agent (%s it) at line %llu; the "
+                 "worker was stopped", plugin_name(j), garbled ? "garbled" : "closed", (unsigned long long)w->sh->line);
+        fail_job(j, why);
+        j->ran = 1;
+        j->fault = BD_FAULT_CRASH;
+        return;
+    }
     describe_death(cfg, j, w->sh, status, timed_out, why, sizeof why);
     fail_job(j, why);
     j->ran = 1;
@@ -533,16 +557,19 @@ static void judge_death(const bd_config *cfg, worker_handle *w, int timed_out)
 }
 
 /* The chunk's results, unpacked (the worker is untrusted: the frame must be within the bound of what it packs,
- * and unpack to exactly ran results). NULL when it is torn or malformed, or on ENOMEM. */
-static result_msg *receive_chunk(const bd_config *cfg, worker_handle *w, const chunk_head *head)
+ * and unpack to exactly ran results). NULL when the pipe ended first or on ENOMEM, or when the bytes made no
+ * sense (*garbled set). */
+static result_msg *receive_chunk(const bd_config *cfg, worker_handle *w, const chunk_head *head, int *garbled)
 {
     size_t raw = (size_t)head->ran * sizeof(result_msg);
-    if (head->packed == 0 || head->packed > ZSTD_compressBound(raw))
+    if (head->packed == 0 || head->packed > ZSTD_compressBound(raw)) {
+        *garbled = 1;
         return NULL;
+    }
     char *packed = malloc(head->packed);
     result_msg *m = malloc(raw);
     if (!packed || !m || wait_bytes(w, cfg, packed, head->packed) <= 0 ||
-        ZSTD_decompress(m, raw, packed, head->packed) != raw) {
+        (*garbled = ZSTD_decompress(m, raw, packed, head->packed) != raw)) {
         free(m);
         m = NULL;
     }
@@ -551,10 +578,10 @@ static result_msg *receive_chunk(const bd_config *cfg, worker_handle *w, const c
 }
 
 /* Adopt the chunk's results; 1 when the last one holds an ID-sync transaction (the worker waits), -1 when they
- * did not come whole. */
-static int adopt_chunk(const bd_config *cfg, worker_handle *w, const chunk_head *head)
+ * did not come whole (*garbled: they came, and made no sense). */
+static int adopt_chunk(const bd_config *cfg, worker_handle *w, const chunk_head *head, int *garbled)
 {
-    result_msg *m = receive_chunk(cfg, w, head);
+    result_msg *m = receive_chunk(cfg, w, head, garbled);
     if (!m)
         return -1;
     for (int32_t i = 0; i < head->ran; i++) {
@@ -573,9 +600,8 @@ static void collect(const bd_config *cfg, worker_handle *w)
     chunk_head head = {0};
     int got = wait_bytes(w, cfg, &head, sizeof head);
     int32_t ran = head.ran;
-    if (got > 0 && (ran < 1 || ran > w->njobs))
-        got = 0;
-    int holds = got > 0 ? adopt_chunk(cfg, w, &head) : -1;
+    int garbled = got > 0 && (ran < 1 || ran > w->njobs);
+    int holds = got > 0 && !garbled ? adopt_chunk(cfg, w, &head, &garbled) : -1;
     if (holds == 0 && head.stays && keep_idle(w, w->jobs[0]->partner))
         return;
     if (holds > 0) {
@@ -588,7 +614,7 @@ static void collect(const bd_config *cfg, worker_handle *w)
     if (holds < 0) {
         for (int i = 0; i < w->njobs; i++)
             w->jobs[i]->ran = 0; /* a torn chunk: judged as a death */
-        judge_death(cfg, w, got < 0);
+        judge_death(cfg, w, got < 0, garbled);
     } else {
         reap_later(w->pid);
     }

@@ -1,4 +1,4 @@
-# t_isolation.sh: a plugin that crashes, hangs, hogs memory or makes a forbidden call costs exactly its own file.
+# t_isolation.sh: a plugin that crashes, hangs, hogs memory, makes a forbidden call or spoils its worker's report costs exactly its own file.
 . "${BD_SRCDIR}/tests/e2e/lib.sh"
 SLOW=${BD_SLOW:-1}
 mkdir -p "$T/plugins"
@@ -37,6 +37,22 @@ is "$(r evil_crash_1.txt .sha256)" "$(cat "$T/state/quarantine/acme/"*~evil_cras
 is "$(r ftp_dpm_478_1700000001.sync .status)" ok "files after the failures are processed normally"
 is "$(r ftp_dpm_478_1700000002.sync .stored)" 1 "with the right counts"
 is "$(find "$T/outbox" -path '*/.tmp/*' -type f | wc -l | tr -d ' ')" 0 "no staged output of a dead worker is left"
+is "$(pgrep -f "batchdrop once -c $T" | wc -l | tr -d ' ')" 0 "no worker left behind"
+
+# The worker's report crosses a pipe the plugin can reach. forge: the plugin writes a forged report into it and
+# goes on; mute: it closes it and waits. Each alone in a run (a batch of its own), so that the blame is certain.
+# The agent stops the worker and fails the file, rather than wait for ever (a worker may stay for a next batch).
+for kind in forge mute; do
+    { line 1; line 2; line 3; line 4; } > "$T/inbox/evil_${kind}_1.txt"
+    once; ok $? "$kind: once exits 0"
+    is "$(r evil_${kind}_1.txt .status)" failed "$kind: status failed"
+done
+like "$(r evil_forge_1.txt .reason)" "plugin evil broke the worker's report to the agent (garbled it) at line " \
+    "forge: a forged report fails the file, and the worker is stopped"
+like "$(r evil_mute_1.txt .reason)" "plugin evil broke the worker's report to the agent (closed it) at line 3" \
+    "mute: a closed one too"
+line 8 > "$T/inbox/ftp_dpm_478_1700000003.sync"
+once; is "$(r ftp_dpm_478_1700000003.sync .status)" ok "the next file is ok"
 is "$(pgrep -f "batchdrop once -c $T" | wc -l | tr -d ' ')" 0 "no worker left behind"
 
 # A pool of workers: one partner's hanging file does not hold up another partner's files.

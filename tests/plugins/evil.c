@@ -1,4 +1,4 @@
-/* evil.c: a test-only plugin that misbehaves on purpose (crash, hang, memory hog, forbidden call) by file name. */
+/* evil.c: a test-only plugin that misbehaves on purpose (crash, hang, memory hog, forbidden call, a spoiled report) by file name. */
 #include <batchdrop/plugin.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-typedef enum { EVIL_CRASH, EVIL_HANG, EVIL_HOG, EVIL_SOCKET, EVIL_ABORT } evil_kind;
+typedef enum { EVIL_CRASH, EVIL_HANG, EVIL_HOG, EVIL_SOCKET, EVIL_ABORT, EVIL_FORGE, EVIL_MUTE } evil_kind;
 
 typedef struct evil_state {
     const bd_host_api *host;
@@ -29,6 +30,10 @@ static evil_kind kind_of(const char *name)
         return EVIL_SOCKET;
     if (strstr(name, "abort"))
         return EVIL_ABORT;
+    if (strstr(name, "forge"))
+        return EVIL_FORGE;
+    if (strstr(name, "mute"))
+        return EVIL_MUTE;
     return EVIL_CRASH;
 }
 
@@ -73,6 +78,29 @@ static void try_socket(const evil_state *st)
     abort();
 }
 
+/* The worker's report to the agent goes through a pipe the plugin can reach: write a forged report head (one
+ * result, 64 bytes of frame) and 64 bytes of junk into every pipe, or close them all and wait; the agent must stop
+ * the worker and fail only this file, not wait for it for ever. */
+static void spoil_report(int forge)
+{
+    static const int32_t head[4] = {1, 0, 64, 0}; /* ran, stays, packed (64-bit, little-endian) */
+    char junk[64];
+    memset(junk, 0xab, sizeof junk);
+    for (int fd = 3; fd < 256; fd++) {
+        struct stat sb;
+        if (fstat(fd, &sb) < 0 || !S_ISFIFO(sb.st_mode))
+            continue;
+        if (!forge) {
+            close(fd);
+            continue;
+        }
+        if (write(fd, head, sizeof head) < 0 || write(fd, junk, sizeof junk) < 0)
+            abort();
+    }
+    while (!forge)
+        sleep(1); /* pause(2) is not in the sandbox's allow list */
+}
+
 static void misbehave(const evil_state *st)
 {
     evil_kind kind = st->kind;
@@ -90,6 +118,8 @@ static void misbehave(const evil_state *st)
         break;
     case EVIL_SOCKET: try_socket(st); break;
     case EVIL_ABORT: abort();
+    case EVIL_FORGE: spoil_report(1); break;
+    case EVIL_MUTE: spoil_report(0); break;
     }
 }
 
