@@ -1,4 +1,4 @@
-/* crashpoint.h: test builds only (--enable-test-hooks): die by SIGKILL, or pause, at a named point when BD_CRASH_AT or BD_PAUSE_AT says so. */
+/* crashpoint.h: test builds only (--enable-test-hooks): die (BD_CRASH_AT) or pause (BD_PAUSE_AT) at a named point. */
 #ifndef BD_CRASHPOINT_H
 #define BD_CRASHPOINT_H
 

@@ -66,8 +66,8 @@ bd_sftp_class bd_sftp_rename(bd_sftp *s, const char *from, const char *to, char 
 bd_sftp_class bd_sftp_unlink(bd_sftp *s, const char *path, char *err, size_t errlen);
 bd_sftp_class bd_sftp_mkdir_p(bd_sftp *s, const char *path, int mode, char *err, size_t errlen);
 /* Download into fd (already open for writing at offset 0): pipelined reads with up to a 256 KiB buffer, sized
- * to `expected` (the size a stat gave, or BD_SFTP_SIZE_UNKNOWN; any size still downloads whole); computes the
- * SHA-256 of the bytes and returns their count; the caller fsyncs. */
+ * to `expected` (the size a listing or a stat gave, or BD_SFTP_SIZE_UNKNOWN; a file of any other size still
+ * downloads whole); computes the SHA-256 of the bytes and returns their count; the caller fsyncs. */
 #define BD_SFTP_SIZE_UNKNOWN UINT64_MAX
 bd_sftp_class bd_sftp_download(bd_sftp *s, const char *remote, uint64_t expected, int fd, uint64_t *bytes,
                                char sha256_hex[65], char *err, size_t errlen);

@@ -262,8 +262,7 @@ bd_sftp_class bd_sftp_mkdir_p(bd_sftp *s, const char *path, int mode, char *err,
  * its end in the same reply), and only a big or unknown one for the whole buffer. */
 static size_t read_size(uint64_t expected)
 {
-    uint64_t want = expected + 4096;
-    return expected == BD_SFTP_SIZE_UNKNOWN || want >= XFER_BUF ? XFER_BUF : (size_t)want;
+    return expected >= XFER_BUF - 4096 ? XFER_BUF : (size_t)expected + 4096; /* BD_SFTP_SIZE_UNKNOWN: the buffer */
 }
 
 static bd_sftp_class pull(bd_sftp *s, LIBSSH2_SFTP_HANDLE *h, const char *remote, int fd, EVP_MD_CTX *md,
