@@ -512,8 +512,7 @@ int bd_agent_once(bd_agent *a)
     }
     process_remote_queues(a, 1);
     bd_dispatch_drain(a);
-    bd_worker_drop_spare();
-    bd_worker_reap_exited(1);
+    bd_worker_end_all();
     once_finish_remote(a, kids, nkids);
     free(kids);
     bd_index_after_once(a);
@@ -725,8 +724,7 @@ int bd_agent_run(bd_agent *a)
     bd_index_stop(a);
     bd_dispatch_drain(a); /* finish the files in hand */
     bd_commit_tail_flush(a);
-    bd_worker_drop_spare();
-    bd_worker_reap_exited(1);
+    bd_worker_end_all();
     bd_children_stop(&a->children);
     bd_children_free(&a->children);
     a->status_written = a->metrics_written = -1e9; /* the final figures, whatever the rate limits */

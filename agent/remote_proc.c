@@ -112,9 +112,13 @@ int bd_fetch_pass(const bd_config *cfg, const bd_partner *p, const volatile sig_
     return rc;
 }
 
-/* In a new child: signals back to default (SIGTERM stops it), and it dies with the supervisor. */
-static void child_setup(pid_t parent)
+/* In a new child: none of the supervisor's descriptors but `keep` (-1: none): its store, ledger, inotify and the
+ * workers' pipes are not ours, and a spare or idle worker must see its socket close when the agent closes its end
+ * (that EOF is what ends it). Signals back to default (SIGTERM stops it), and it dies with the supervisor. */
+static void child_setup(pid_t parent, int keep)
 {
+    int kept[] = {keep};
+    bd_close_fds_except(kept, 1);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -127,10 +131,7 @@ static void child_setup(pid_t parent)
 
 static void child_main(const bd_config *cfg, const bd_child *c, pid_t parent)
 {
-    /* none of the supervisor's descriptors: its store, ledger and inotify are not ours, and a spare or idle
-     * worker must see its socket close when the agent closes its end (that EOF is what ends it) */
-    close_range(3, ~0U, 0);
-    child_setup(parent);
+    child_setup(parent, -1);
     if (c->kind == BD_CHILD_FETCH)
         fetch_loop(cfg, c->p);
     else
@@ -208,10 +209,7 @@ int bd_fetch_child_start(bd_fetch_child *c, const bd_config *cfg, const bd_partn
         return -1;
     }
     if (pid == 0) {
-        /* none of the supervisor's descriptors (the store, the ledger, the workers' pipes and inputs) is needed */
-        int keep[] = {sv[1]};
-        bd_close_fds_except(keep, 1);
-        child_setup(parent);
+        child_setup(parent, sv[1]);
         fetch_child_main(cfg, p, sv[1]);
     }
     close(sv[1]);

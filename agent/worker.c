@@ -371,12 +371,16 @@ static void remove_staged(const bd_config *cfg, const bd_job *j, pid_t worker)
         unlink(path);
 }
 
+/* broke: how the worker's report was spoiled ("garbled", "closed") when the agent stopped it for that, else NULL. */
 static void describe_death(const bd_config *cfg, const bd_job *j, const shared_state *sh, int status, int timed_out,
-                           char *why, size_t len)
+                           const char *broke, char *why, size_t len)
 {
     const char *p = plugin_name(j);
     unsigned long long line = (unsigned long long)sh->line;
-    if (timed_out)
+    if (broke)
+        snprintf(why, len, "plugin %s broke the worker's report to the agent (%s it) at line %llu; the worker was "
+                 "stopped", p, broke, line);
+    else if (timed_out)
         snprintf(why, len, "plugin %s timed out after %.0f s (plugin_timeout) at line %llu", p, cfg->plugin_timeout,
                  line);
     else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_FORBIDDEN)
@@ -529,21 +533,16 @@ static void judge_death(const bd_config *cfg, worker_handle *w, int timed_out, i
     int32_t cur = w->sh->current;
     bd_job *j = w->jobs[cur >= 0 && cur < w->njobs ? cur : 0];
     int status = 0, stopped = reap_reporter(w, timed_out || garbled, &status);
+    const char *broke = garbled ? "garbled" : stopped ? "closed" : NULL;
     for (int i = 0; i < w->njobs; i++)
         remove_staged(cfg, w->jobs[i], w->pid);
     char why[512];
-    if (stopped || garbled) {
-        snprintf(why, sizeof why, "plugin %s broke the worker's report to the agent (%s it) at line %llu; the "
-                 "worker was stopped", plugin_name(j), garbled ? "garbled" : "closed", (unsigned long long)w->sh->line);
-        fail_job(j, why);
-        j->ran = 1;
-        j->fault = BD_FAULT_CRASH;
-        return;
-    }
-    describe_death(cfg, j, w->sh, status, timed_out, why, sizeof why);
+    describe_death(cfg, j, w->sh, status, timed_out, broke, why, sizeof why);
     fail_job(j, why);
     j->ran = 1;
     j->fault = timed_out ? BD_FAULT_TIMEOUT : BD_FAULT_CRASH;
+    if (broke)
+        return; /* the SIGKILL was ours */
     if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP) {
         j->outcome = BD_JOB_RETRY; /* our setup, not the file: keep it claimed and retry */
         j->fault = BD_FAULT_NONE;
@@ -735,6 +734,12 @@ void bd_worker_drop_spare(void)
     spare = NULL;
     while (nidle > 0)
         drop_idle(nidle - 1);
+}
+
+void bd_worker_end_all(void)
+{
+    bd_worker_drop_spare();
+    bd_worker_reap_exited(1);
 }
 
 /* A worker that reported a whole batch and stays: kept for its partner's next batch (0: not kept). */

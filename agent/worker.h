@@ -32,6 +32,8 @@ int bd_worker_start_batch(const bd_config *cfg, bd_job **jobs, int n);
  * when the spare could not be forked (batches fork as before). */
 int bd_worker_prefork(const bd_config *cfg, const bd_plugins *plugins, int with_store);
 void bd_worker_drop_spare(void); /* the spare and every idle worker (a reload, the exit) */
+/* The agent stops: the spare and the idle workers dropped, and every worker on its way out reaped. */
+void bd_worker_end_all(void);
 /* Reap workers that are exiting after reporting everything (block: wait for all of them). */
 void bd_worker_reap_exited(int block);
 #endif
