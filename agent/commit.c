@@ -347,59 +347,92 @@ static void sync_renames(group *g, int *needed)
         fail_all(g, needed);
 }
 
-/* The "done" marker that lets the fetcher delete or move the remote source: an empty file, so nothing in it can
- * be torn and it needs no temp file. Created here (*fd open, its folder in d), or none to make (*fd -1). Idempotent. */
-static int open_done_marker(json_t *jr, int *fd, dirset *d)
+/* The "done" list that lets the fetcher delete or move remote sources whose outputs and receipts are durable:
+ * the claim entries, each ended by a NUL (no file name holds one), in one file per done folder and commit. A
+ * replay writes a list of its own rather than replace one (the fetcher's deletes are idempotent), so the name is
+ * new each time: g<ms>-<pid>-<n>.list. */
+static int done_list_name(char *path, size_t len, const char *dir)
 {
-    char buf[PATH_MAX];
-    const char *done = jpath_get(jr, "done_marker", buf, sizeof buf);
-    *fd = -1;
-    if (!done)
-        return 0;
-    if (dirset_add_parent(d, done) < 0 || (*fd = open(done, O_WRONLY | O_CREAT | O_CLOEXEC, 0640)) < 0)
-        return -1;
+    static unsigned int seq;
+    return bd_fmt(path, len, "%s/g%lld-%ld-%u.list", dir, (long long)bd_now_ms(), (long)getpid(), seq++);
+}
+
+/* The done entries of g's committing entries whose marker sits in dir, appended to *buf and marked in listed[].
+ * -1 when out of memory. */
+static int collect_done(group *g, const char *dir, int *listed, char **buf, size_t *len)
+{
+    char path[PATH_MAX], parent[PATH_MAX];
+    for (size_t i = 0; i < g->n; i++) {
+        const char *done = committing(g, i) ? jpath_get(g->jrs[i], "done_marker", path, sizeof path) : NULL;
+        if (!done || bd_dirname(parent, sizeof parent, done) < 0 || strcmp(parent, dir) != 0)
+            continue;
+        const char *entry = bd_basename(done);
+        size_t add = strlen(entry) + 1;
+        char *grown = realloc(*buf, *len + add);
+        if (!grown)
+            return -1;
+        memcpy(grown + *len, entry, add);
+        *buf = grown;
+        *len += add;
+        listed[i] = 1;
+    }
     return 0;
 }
 
-/* Every committing entry's hand-offs. The done markers are all created first and then fsynced (the first fsync's
- * journal commit carries them all; one after another, each cost a commit), then their folder once. */
-static void write_hand_offs(group *g, int *marker, int *needed)
+/* Write the done list of every entry whose marker sits in entry i's folder (durably: temp file, fsync, rename,
+ * folder fsync). A failure fails those entries. */
+static void write_done_list(group *g, size_t i, int *listed, const char *first)
 {
-    dirset d = {0};
-    for (size_t i = 0; i < g->n; i++) {
-        marker[i] = -1;
-        if (committing(g, i) && (write_markers(g->jrs[i]) < 0 || open_done_marker(g->jrs[i], &marker[i], &d) < 0)) {
+    char dir[PATH_MAX], path[PATH_MAX];
+    char *buf = NULL;
+    size_t len = 0;
+    int *mine = calloc(g->n, sizeof *mine);
+    int rc = mine && bd_dirname(dir, sizeof dir, first) == 0 && collect_done(g, dir, mine, &buf, &len) == 0 &&
+             done_list_name(path, sizeof path, dir) == 0 && bd_write_file_durable(path, buf, len, 0640) == 0 ? 0 : -1;
+    if (rc < 0)
+        log_error("claim %s: cannot write the done list of its remote source in %s: %s", g->ids[i], dir,
+                  strerror(errno));
+    for (size_t k = 0; mine && k < g->n; k++)
+        if (mine[k]) {
+            listed[k] = 1;
+            if (rc < 0)
+                g->ok[k] = 0;
+        }
+    if (!mine)
+        g->ok[i] = 0;
+    free(mine);
+    free(buf);
+}
+
+/* Every committing entry's hand-offs: its push marker, then its remote source's entry in a done list (one list
+ * per done folder, so a commit costs one file there rather than one per remote file). */
+static void write_hand_offs(group *g, int *listed)
+{
+    char buf[PATH_MAX];
+    for (size_t i = 0; i < g->n; i++)
+        if (committing(g, i) && write_markers(g->jrs[i]) < 0) {
             log_error("claim %s: cannot queue the remote hand-off: %s", g->ids[i], strerror(errno));
             g->ok[i] = 0;
         }
-    }
     for (size_t i = 0; i < g->n; i++) {
-        if (marker[i] < 0)
-            continue;
-        needed[i] = 1;
-        if (fsync(marker[i]) < 0) {
-            log_error("claim %s: cannot fsync its done marker: %s", g->ids[i], strerror(errno));
-            g->ok[i] = 0;
-        }
-        close(marker[i]);
+        const char *done = committing(g, i) && !listed[i] ? jpath_get(g->jrs[i], "done_marker", buf, sizeof buf) : NULL;
+        if (done)
+            write_done_list(g, i, listed, done);
     }
-    if (dirset_sync(&d, "done marker") < 0)
-        fail_all(g, needed);
 }
 
 static void hand_off(group *g)
 {
-    int *marker = malloc(g->n * sizeof *marker), *needed = calloc(g->n, sizeof *needed);
-    if (marker && needed)
-        write_hand_offs(g, marker, needed);
+    int *listed = calloc(g->n, sizeof *listed);
+    if (listed)
+        write_hand_offs(g, listed);
     else
         for (size_t i = 0; i < g->n; i++)
             if (committing(g, i)) {
                 log_error("claim %s: cannot queue the remote hand-off: out of memory", g->ids[i]);
                 g->ok[i] = 0;
             }
-    free(marker);
-    free(needed);
+    free(listed);
     bd_crashpoint("after-markers");
     for (size_t i = 0; i < g->n; i++)
         if (committing(g, i) && finish_shared_entry(g->a, g->ids[i], json_object_get(g->jrs[i], "shared_ledger")) < 0)

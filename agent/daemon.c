@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "job.h"
 #include "log.h"
+#include "remote_done.h"
 #include "remote_fetch.h"
 #include "remote_proc.h"
 #include "remote_push.h"

@@ -7,6 +7,7 @@
 #include "fsutil.h"
 #include "inbox.h"
 #include "log.h"
+#include "remote_done.h"
 #include "remote_lock.h"
 #include "remote_publish.h"
 #include "shared_stats.h"
@@ -86,57 +87,6 @@ int bd_fetcher_connect(bd_fetcher *f)
     log_info("partner %s: connected to sftp://%s@%s:%d%s", f->p->name, f->r->user, f->r->host, f->r->port,
              f->r->path);
     return 1;
-}
-
-/* ---------------------------------------------------------------- after processing */
-
-static bd_sftp_class finish_one(bd_fetcher *f, const char *entry, const char *name)
-{
-    char from[PATH_MAX], to[PATH_MAX], err[1024];
-    bd_sftp_class c;
-    if (bd_fmt(from, sizeof from, "%s/%s", f->rclaims, entry) < 0)
-        return BD_SFTP_FAILURE;
-    if (!f->r->after_move) {
-        c = bd_sftp_unlink(f->link.s, from, err, sizeof err);
-        return c == BD_SFTP_NOT_FOUND ? BD_SFTP_OK : c == BD_SFTP_OK ? c : failed(f, c, "deleting", err);
-    }
-    if ((c = bd_sftp_mkdir_p(f->link.s, f->r->move_to, 0750, err, sizeof err)) != BD_SFTP_OK)
-        return failed(f, c, "creating move_to", err);
-    if (bd_fmt(to, sizeof to, "%s/%s", f->r->move_to, name) < 0)
-        return BD_SFTP_FAILURE;
-    c = bd_sftp_rename(f->link.s, from, to, err, sizeof err);
-    if (c == BD_SFTP_EXISTS && bd_fmt(to, sizeof to, "%s/%s", f->r->move_to, entry) == 0)
-        c = bd_sftp_rename(f->link.s, from, to, err, sizeof err); /* keep both: the claimed name is unique */
-    return c == BD_SFTP_NOT_FOUND ? BD_SFTP_OK : c == BD_SFTP_OK ? c : failed(f, c, "moving", err);
-}
-
-int bd_fetcher_finish_done(bd_fetcher *f)
-{
-    if (bd_monotonic() < f->done_retry_at)
-        return -1;
-    DIR *d = opendir(f->done);
-    if (!d)
-        return -1;
-    struct dirent *de;
-    int rc = 0, removed = 0;
-    while ((de = readdir(d)) && rc == 0) {
-        char id[BD_CLAIM_ID_MAX], marker[PATH_MAX];
-        const char *name;
-        if (de->d_name[0] == '.' || strstr(de->d_name, ".bdtmp.") || bd_claim_split(de->d_name, id, &name) < 0)
-            continue; /* dotfiles, and the temp file of a marker being written */
-        if (!bd_fetcher_connect(f) || finish_one(f, de->d_name, name) != BD_SFTP_OK) {
-            rc = -1;
-            f->done_retry_at = bd_monotonic() + (f->r->poll > 5 ? f->r->poll : 5);
-            break;
-        }
-        removed++;
-        if (bd_path_join(marker, sizeof marker, f->done, de->d_name) == 0 && unlink(marker) == 0)
-            log_info("partner %s: %s %s on the server", f->p->name, f->r->after_move ? "moved" : "deleted", name);
-    }
-    closedir(d);
-    if (removed && bd_fsync_dir(f->done) < 0)
-        rc = -1;
-    return rc;
 }
 
 /* ---------------------------------------------------------------- taking files */
@@ -266,8 +216,15 @@ static int recover_own(bd_fetcher *f)
     for (size_t i = 0; i < n && rc >= 0 && !stopping(f); i++) {
         char id[BD_CLAIM_ID_MAX];
         const char *name;
-        if (!e[i].regular || bd_claim_split(e[i].name, id, &name) < 0 || local_has(f->ready, e[i].name) ||
-            local_has(f->done, e[i].name))
+        if (!e[i].regular || bd_claim_split(e[i].name, id, &name) < 0 || local_has(f->ready, e[i].name))
+            continue;
+        int done = bd_done_has(f, e[i].name); /* after ready/: a commit lists the entry before it leaves ready/ */
+        if (done < 0) {
+            log_error("partner %s: cannot read the done lists in %s: %s", f->p->name, f->done, strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (done)
             continue;
         log_info("partner %s: resuming the download of %s (claim %s)", f->p->name, name, id);
         int final = (double)(bd_now_ms() - claim_ms(id)) / 1000.0 >= f->cfg->incomplete_timeout;

@@ -47,8 +47,6 @@ int bd_fetcher_init(bd_fetcher *f, const bd_config *cfg, const bd_partner *p, co
 void bd_fetcher_free(bd_fetcher *f);
 /* Connect if needed (respecting the back-off). 1 = connected, 0 = not now. */
 int bd_fetcher_connect(bd_fetcher *f);
-/* Delete or move the remote sources whose outputs and receipts are durable ("done" markers). */
-int bd_fetcher_finish_done(bd_fetcher *f);
 /* List, and claim and download every file that is stable (queued into ready/ in groups: remote_publish.h);
  * recovers claims first. -1 when the server failed. */
 int bd_fetcher_round(bd_fetcher *f);

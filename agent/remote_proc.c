@@ -3,6 +3,7 @@
 #include "remote_proc.h"
 #include "child_proc.h"
 #include "log.h"
+#include "remote_done.h"
 #include "remote_fetch.h"
 #include "remote_push.h"
 #include "strutil.h"

@@ -79,6 +79,43 @@ once
 is "$(r ftp_dpm_478_1700000700.sync .status)" ok "and then processed"
 is "$(remote_left)" 0 "nothing left on the server"
 
+# --- done lists: the commit's list of sources to delete; their claims are never downloaded again
+# own_claim SEQ NAME: a claim of this agent on the server (a variant of a trait file), printed as its entry
+own_claim() {
+    local e="c$(date +%s)000-1-$1~$2"
+    put_variant "$D/ftp_dpm_478_1700000100.sync" "$2" && mv "$R/$2" "$R/.batchdrop/a1/$e" &&
+        chown "$SSHD_USER:" "$R/.batchdrop/a1/$e" && echo "$e"
+}
+DONE="$T/state/remote/acme/done"
+remote_conf
+E1=$(own_claim 11 ftp_dpm_478_1700000711.sync); E2=$(own_claim 12 ftp_dpm_478_1700000712.sync)
+E3=$(own_claim 13 ftp_dpm_478_1700000713.sync)
+printf '%s\0not-a-claim\0%s\0' "$E1" "$E2" > "$DONE/g1-1-0.list"
+: > "$DONE/$E3" # the one-file marker of earlier versions
+once; ok $? "once with done lists waiting"
+is "$(nreceipts ftp_dpm_478_1700000711.sync)$(nreceipts ftp_dpm_478_1700000712.sync)$(nreceipts ftp_dpm_478_1700000713.sync)" 000 \
+    "sources named in a done list or an old marker are not processed again"
+is "$(find "$R/.batchdrop/a1" -type f | wc -l | tr -d ' ')" 0 "they are deleted on the server"
+is "$(find "$DONE" -type f | wc -l | tr -d ' ')" 0 "the list and the marker are removed"
+like "$(grep not-a-claim "$T/agent.log")" "not a claim of this agent; skipped" "a stray entry is skipped, with a warning"
+# a list whose moves fail stays, and under `run` its claims are still not downloaded again (the claim recovery)
+mkdir -p "$SSHD_HOME/locked"; chmod 755 "$SSHD_HOME/locked" # root's: the sftp user cannot move into it
+remote_conf 'after = "move"; move_to = "'"$SSHD_HOME"'/locked";'
+E4=$(own_claim 14 ftp_dpm_478_1700000714.sync); E5=$(own_claim 15 ftp_dpm_478_1700000715.sync)
+printf '%s\0' "$E4" > "$DONE/g1-1-1.list"
+(bd_exec run -c "$T/bd.conf" 2>>"$T/agent.log") & AGENT=$!; BG_PIDS="$BG_PIDS $AGENT"
+WAIT=30 wait_for test "$(nreceipts ftp_dpm_478_1700000715.sync)" = 1
+is "$(r ftp_dpm_478_1700000715.sync .status)" ok "under run, a claim named in no list is recovered: downloaded and processed"
+sleep 1.5 # three more passes of the fetcher (poll 0.5 s)
+kill -TERM "$AGENT"; wait "$AGENT"; ok $? "the agent stops cleanly"
+is "$(nreceipts ftp_dpm_478_1700000714.sync)" 0 "a claim named in a list whose move failed is not downloaded again"
+ok "$([ -f "$DONE/g1-1-1.list" ] && [ -f "$R/.batchdrop/a1/$E4" ] && echo 0 || echo 1)" "the list and the claim stay for a retry"
+chown "$SSHD_USER:" "$SSHD_HOME/locked"
+once
+ok "$([ -f "$SSHD_HOME/locked/ftp_dpm_478_1700000714.sync" ] && [ ! -e "$DONE/g1-1-1.list" ] && echo 0 || echo 1)" \
+    "once the move works, it is made and the list removed"
+is "$(nreceipts ftp_dpm_478_1700000714.sync)" 0 "still without a receipt"
+
 # --- push: outbox files and the receipt go to remote_outbox under a temp name, then renamed
 OUTR="$SSHD_HOME/incoming"
 remote_conf '' 'remote_outbox = { host = "127.0.0.1"; port = '"$SSHD_PORT"'; user = "'"$SSHD_USER"'"; key = "'"$SSHD_KEY"'"; known_hosts = "'"$SSHD_KNOWN_HOSTS"'"; path = "'"$OUTR"'"; timeout = 5; }; remote_receipts = true;'
