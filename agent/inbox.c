@@ -95,6 +95,7 @@ void bd_inbox_free(bd_inbox *in)
     free(in->c);
     in->c = NULL;
     in->n = in->cap = 0;
+    bd_name_index_free(&in->index);
 }
 
 int bd_inbox_ignored_name(const char *name)
@@ -110,10 +111,8 @@ int bd_inbox_ignored_name(const char *name)
 
 static bd_candidate *find(bd_inbox *in, const char *name)
 {
-    for (size_t i = 0; i < in->n; i++)
-        if (strcmp(in->c[i].name, name) == 0)
-            return &in->c[i];
-    return NULL;
+    long i = bd_name_index_find(&in->index, in->c, in->n, name);
+    return i < 0 ? NULL : &in->c[i];
 }
 
 static bd_candidate *add(bd_inbox *in, const char *name)
@@ -131,14 +130,27 @@ static bd_candidate *add(bd_inbox *in, const char *name)
     if (!(c->name = strdup(name)))
         return NULL;
     in->n++;
+    bd_name_index_added(&in->index, in->c, in->n);
     return c;
 }
 
+/* Forget candidate i; it stays in the array, without a name, until compact() (one pass for a whole poll: a
+ * memmove per file made a backlog quadratic). */
 static void drop(bd_inbox *in, size_t i)
 {
     forget(&in->c[i]);
-    memmove(&in->c[i], &in->c[i + 1], (in->n - i - 1) * sizeof *in->c);
-    in->n--;
+    in->c[i].name = NULL;
+}
+
+static void compact(bd_inbox *in)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < in->n; i++)
+        if (in->c[i].name)
+            in->c[kept++] = in->c[i];
+    if (kept != in->n)
+        in->index.valid = 0;
+    in->n = kept;
 }
 
 static int by_name(const void *a, const void *b)
@@ -205,6 +217,7 @@ int bd_inbox_scan(bd_inbox *in)
      * (ftp_dpm_), and one partner's files in timestamp order. */
     if (in->n > 1)
         qsort(in->c, in->n, sizeof *in->c, by_name);
+    in->index.valid = 0;
     return rc;
 }
 
@@ -369,7 +382,7 @@ double bd_inbox_poll(bd_inbox *in, double incomplete_timeout, bd_ready_fn ready,
 {
     double next = -1;
     *stopped = 0;
-    for (size_t i = 0; i < in->n;) {
+    for (size_t i = 0; i < in->n; i++) {
         int final = 0;
         double wait = -1;
         int rc = check_ready(in, &in->c[i], incomplete_timeout, &final, &wait);
@@ -380,7 +393,6 @@ double bd_inbox_poll(bd_inbox *in, double incomplete_timeout, bd_ready_fn ready,
         if (rc == 0) {
             if (wait >= 0)
                 next = earliest(next, wait);
-            i++;
             continue;
         }
         char *name = in->c[i].name;
@@ -389,15 +401,14 @@ double bd_inbox_poll(bd_inbox *in, double incomplete_timeout, bd_ready_fn ready,
         in->c[i].name = name;
         if (r == BD_READY_LATER)
             break; /* the partner is busy: the rest of this inbox waits; its worker's end wakes us */
-        if (r == BD_READY_GAVE_BACK) {
-            i++;
+        if (r == BD_READY_GAVE_BACK)
             continue;
-        }
         drop(in, i);
         if (r == BD_READY_STOP) {
             *stopped = 1;
             break;
         }
     }
+    compact(in);
     return next;
 }

@@ -2,6 +2,7 @@
 #ifndef BD_INBOX_H
 #define BD_INBOX_H
 #include "conf.h"
+#include "inbox_index.h"
 #include "stream_probe.h"
 #include <limits.h>
 #include <stdint.h>
@@ -29,8 +30,9 @@ typedef struct bd_inbox {
     int pending;              /* remote: the queue changed, process it */
     uint64_t max_file_size, max_decoded_size; /* limits of the completeness probe */
     int probe_async;          /* run: big gzip streams are checked in a child process (stream_probe.c) */
-    bd_candidate *c;
+    bd_candidate *c;          /* in name order after a sweep; new names are appended */
     size_t n, cap;
+    bd_name_index index;      /* c by name (inbox_index.c) */
 } bd_inbox;
 
 /* What the ready callback tells the poller. */
