@@ -4,6 +4,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "remote_fetch.h"
+#include "sync_files.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -42,13 +43,15 @@ int bd_fetch_publish_add(bd_fetcher *f, int fd, const char *part, const char *re
     return 0;
 }
 
-/* Make one part durable and queue it; 0, or -1 (removed). */
-static int queue_part(bd_fetcher *f, bd_fetch_part *p)
+/* Queue one part, made durable with its group unless sync_err (an errno) says that failed; 0, or -1 (removed). */
+static int queue_part(bd_fetcher *f, bd_fetch_part *p, int sync_err)
 {
-    int synced = bd_fsync_close(p->fd) == 0;
+    int err = sync_err ? sync_err : close(p->fd) < 0 ? errno : 0;
+    if (sync_err)
+        close(p->fd);
     p->fd = -1;
-    if (!synced || bd_rename_noreplace(p->part, p->ready) < 0) {
-        log_error("partner %s: cannot queue %s: %s", f->p->name, synced ? p->ready : p->part, strerror(errno));
+    if (err || bd_rename_noreplace(p->part, p->ready) < 0) {
+        log_error("partner %s: cannot queue %s: %s", f->p->name, err ? p->part : p->ready, strerror(err ? err : errno));
         unlink(p->part);
         return -1;
     }
@@ -58,11 +61,20 @@ static int queue_part(bd_fetcher *f, bd_fetch_part *p)
     return 0;
 }
 
+/* The group's parts made durable together (sync_files.h); 0, or the errno of the failure. */
+static int sync_parts(bd_fetcher *f)
+{
+    int fds[BD_FETCH_PUBLISH_MAX];
+    for (size_t i = 0; i < f->npending; i++)
+        fds[i] = f->pending[i].fd;
+    return bd_sync_files(fds, f->npending) == 0 ? 0 : errno ? errno : EIO;
+}
+
 int bd_fetch_publish(bd_fetcher *f)
 {
-    int queued = 0, rc = 0;
+    int queued = 0, rc = 0, sync_err = sync_parts(f);
     for (size_t i = 0; i < f->npending; i++) {
-        queued += queue_part(f, &f->pending[i]) == 0;
+        queued += queue_part(f, &f->pending[i], sync_err) == 0;
         drop_part(&f->pending[i]);
     }
     f->npending = 0;

@@ -1,8 +1,9 @@
-/* syncset.c: staged files made durable together: writeback started as each is written, one fsync sweep at the end. */
+/* syncset.c: staged files made durable together: writeback started as each is written, one sync sweep at the end. */
 #include "config.h"
 #include "syncset.h"
 #include "fsutil.h"
 #include "stage_pool.h"
+#include "sync_files.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -24,9 +25,9 @@ int bd_syncset_add(int fd)
 
 int bd_syncset_flush(void)
 {
-    int rc = 0, first = 0;
+    int rc = bd_sync_files(kept, nkept), first = errno;
     for (size_t i = 0; i < nkept; i++)
-        if (bd_fsync_close(kept[i]) < 0 && rc == 0) {
+        if (close(kept[i]) < 0 && rc == 0) {
             rc = -1;
             first = errno;
         }

@@ -1,15 +1,15 @@
-/* syncset.h: staged files made durable together: writeback started as each is written, one fsync sweep at the end. */
+/* syncset.h: staged files made durable together: writeback started as each is written, one sync sweep at the end. */
 #ifndef BD_SYNCSET_H
 #define BD_SYNCSET_H
 #include <stddef.h>
 
 /* Start writeback of fd's dirty pages now (sync_file_range) and keep fd open until the next sweep, which
- * fsyncs it. Takes fd over in every case: on error it is fsynced and closed at once (the same durability,
+ * syncs it. Takes fd over in every case: on error it is fsynced and closed at once (the same durability,
  * slower). Returns 0, or -1 with errno when that immediate fsync or close failed. */
 int bd_syncset_add(int fd);
-/* fsync and close every kept fd. Starting the writeback of all of them before the first fsync lets one
- * journal commit and one device flush cover most of them. Returns 0, or -1 with errno from the first
- * failure (every fd is still closed). */
+/* Make every kept fd durable (bd_sync_files: one syncfs for a big set, else an fsync each) and close it. The
+ * writeback of all of them started as each was added. Returns 0, or -1 with errno from the first failure
+ * (every fd is still closed). */
 int bd_syncset_flush(void);
 /* Close every kept fd without fsync (a failed batch: its staged files are removed). */
 void bd_syncset_drop(void);

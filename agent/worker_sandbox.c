@@ -30,7 +30,7 @@ static const char *const allowed[] = {
     /* files: the input, the staged outputs, the store */
     "read", "write", "pread64", "pwrite64", "readv", "writev", "lseek", "close", "openat", "open", "fstat",
     "newfstatat", "stat", "lstat", "statx", "access", "faccessat", "faccessat2", "fcntl", "fsync", "fdatasync",
-    "sync_file_range",
+    "sync_file_range", "syncfs",
     "recvmsg", /* a spare worker receives its batch and the input fds from the agent (worker_wire.c) */
     "ftruncate", "fallocate", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat",
     "linkat", /* an unnamed staged file (stage_pool.c) given its name */

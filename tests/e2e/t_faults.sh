@@ -217,4 +217,25 @@ if mkdir -p "$T/small" && mount -t tmpfs -o size=2m tmpfs "$T/small" 2>/dev/null
 else
     echo "# mount -t tmpfs is not allowed here: the real full-disk case is skipped (the shim cases above cover ENOSPC)"
 fi
+# --- a batch's staged files made durable with one syncfs: when that fails, the batch waits and is retried whole
+for i in $(seq 1 130); do trait; cp "$T/src/$f" "$T/batch_src/$f"; done
+: > "$FAULTS.log"
+set_faults "syncfs /outbox/ EIO"
+start
+mv "$T/batch_src/"* "$T/inbox/"
+WAIT=$((10 * SLOW)) wait_for injected syncfs /outbox/
+ok $? "syncfs: a batch's staged outbox files are synced with syncfs, and it fails"
+sleep 1
+alive; ok $? "syncfs: the agent stays up"
+waiting=$(for g in $(ls "$T/src" | tail -n 130); do nreceipts "$g"; done | grep -c '^0$')
+ok "$([ "$waiting" -ge 4 ] && echo 0 || echo 1)" "syncfs: the batch waits while the fault lasts ($waiting files without a receipt; a first file alone is fsynced)"
+set_faults ""
+WAIT=$((30 * SLOW)) wait_for nothing_waits
+ok $? "syncfs: once the fault clears, every file is processed and no claim is left"
+is "$(for g in $(ls "$T/src" | tail -n 130); do nreceipts "$g"; done | sort | uniq -c | awk '{$1=$1; print}')" "130 1" \
+    "syncfs: each of the 130 files has exactly one receipt"
+is "$(for g in $(ls "$T/src" | tail -n 130); do r "$g" .status; done | sort | uniq -c | awk '{$1=$1; print}')" "130 ok" \
+    "syncfs: all ok"
+kill -TERM "$AGENT"; wait "$AGENT"
+
 done_testing

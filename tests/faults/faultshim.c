@@ -1,9 +1,10 @@
-/* faultshim.c: LD_PRELOAD fault injector for the tests: make open/write/fsync/rename fail with a chosen errno on matching paths. */
+/* faultshim.c: LD_PRELOAD fault injector for the tests: make open/write/fsync/syncfs/rename fail with a chosen errno on matching paths. */
 /*
  * Control file: $BD_FAULTS_FILE, re-read when it changes (checked at most every 20 ms; replace it by a
  * rename so that the change is seen whatever the time stamp granularity), one rule a line:
  *     OP PATH-SUBSTRING ERRNO-NAME [COUNT]
- * OP is open (for writing), write, fsync (of files opened for writing, and of folders) or rename (matched on either path). COUNT limits the
+ * OP is open (for writing), write, fsync (of files opened for writing, and of folders), syncfs (matched on the path of
+ * its fd) or rename (matched on either path). COUNT limits the
  * failures per process (default: every call). An empty or missing file injects nothing.
  * Example:  write /outbox/ ENOSPC        fsync /receipts EIO 1        rename /archive/ EXDEV
  * Every injected failure is appended as "pid op path errno" to $BD_FAULTS_FILE.log.
@@ -238,6 +239,16 @@ int fdatasync(int fd)
     if (!real)
         real = dlsym(RTLD_NEXT, "fdatasync");
     if (inject("fsync", path_of(fd)))
+        return -1;
+    return real(fd);
+}
+
+int syncfs(int fd)
+{
+    static int (*real)(int);
+    if (!real)
+        real = dlsym(RTLD_NEXT, "syncfs");
+    if (inject("syncfs", path_of(fd)))
         return -1;
     return real(fd);
 }
