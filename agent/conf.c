@@ -22,7 +22,7 @@ static const char *const global_keys[] = {"state_dir", "outbox", "receipts", "pl
                                           "max_decoded_size", "max_line_length", "match_map_size", "match_index",
                                           "match_index_interval", "match_index_min_entries", "match_store",
                                           "match_ttl_days", "log_level",
-                                          "workers", "plugin_timeout", "plugin_memory_limit", "user",
+                                          "workers", "batch_files", "plugin_timeout", "plugin_memory_limit", "user",
                                           "status_file", "min_free_space", "metrics_file", "metrics_interval", "sendmail",
                                           "partners", NULL};
 static const char *const partner_keys[] = {"name", "inbox", "settle", "format", "format_options", "ids",
@@ -547,7 +547,7 @@ static double default_workers(void)
 static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg)
 {
     double lvl = 3, scan = 30, incomplete = 3600, retry = 60, linemax = 102400, workers = default_workers(),
-           ptimeout = 600, index_interval = 60, index_min = 1000000;
+           ptimeout = 600, index_interval = 60, index_min = 1000000, batch = BD_BATCH_MAX;
     const char *user = NULL;
     int rc = 0;
     const char *agent = NULL;
@@ -563,6 +563,7 @@ static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg
     rc |= cf_number(ld, root, "retry_interval", &retry, 0.1, 86400);
     rc |= cf_number(ld, root, "max_line_length", &linemax, 64, 64 << 20);
     rc |= cf_number(ld, root, "workers", &workers, 1, 256);
+    rc |= cf_number(ld, root, "batch_files", &batch, 1, BD_BATCH_MAX);
     rc |= cf_number(ld, root, "plugin_timeout", &ptimeout, 1, 86400);
     rc |= get_size(ld, root, "plugin_memory_limit", &cfg->plugin_memory_limit);
     rc |= cf_string(ld, root, "user", &user);
@@ -587,6 +588,7 @@ static int load_scalars(loader *ld, const config_setting_t *root, bd_config *cfg
     cfg->retry_interval = retry;
     cfg->max_line_length = (size_t)linemax;
     cfg->workers = (int)workers;
+    cfg->batch_files = (int)batch;
     cfg->plugin_timeout = ptimeout;
     if (rc == 0 && user && *user && !(cfg->user = strdup(user)))
         return -1;
@@ -604,6 +606,7 @@ void bd_config_set_defaults(bd_config *cfg)
     cfg->max_line_length = 102400;       /* spec: longer lines are dropped */
     cfg->plugin_timeout = 600;
     cfg->workers = 1;
+    cfg->batch_files = BD_BATCH_MAX;
     cfg->max_file_size = 3ULL << 30;     /* spec: 3 GB compressed */
     cfg->max_decoded_size = 5ULL << 30;  /* spec: 5 GB uncompressed */
     cfg->match_map_size = 64ULL << 30;   /* LMDB map: virtual, the file grows as needed */

@@ -81,6 +81,11 @@ typedef struct bd_partner {
     bd_mail *receipt_mail;    /* NULL: no mail */
 } bd_partner;
 
+/* The largest batch_files: the most small files of one partner that run in one worker as a batch, with one
+ * group commit (dispatch.c). Each batch costs the commit's flushes (the outputs' sync, the journal, the
+ * receipts, the folders); each file of a batch in flight holds about 110 KB of the supervisor's memory. */
+#define BD_BATCH_MAX 256
+
 typedef struct bd_config {
     char *path; /* the config file, absolute */
     char *state_dir, *outbox, *receipts, *plugin_dir, *agent_id;
@@ -99,6 +104,7 @@ typedef struct bd_config {
     size_t max_line_length;
     int log_level;
     int workers;                 /* worker processes (plugins never run in the supervisor) */
+    int batch_files;             /* the most small files of a partner in one worker's batch (<= BD_BATCH_MAX) */
     double plugin_timeout;       /* wall-clock and CPU seconds a worker may spend on one file */
     uint64_t plugin_memory_limit; /* address-space limit of a worker (setrlimit RLIMIT_AS) */
     char *user;                  /* started as root: workers run as this user */

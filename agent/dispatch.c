@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 
 /* Small files of one partner share a worker (a batch) and one group commit; a large file runs alone. */
-#define BD_BATCH_MAX 64
 #define BD_BATCH_FILE_MAX (1024 * 1024)
 #define BD_BATCH_BYTES_MAX (16 * 1024 * 1024)
 
@@ -109,14 +108,14 @@ int bd_dispatch_partner_active(const bd_agent *a, const char *partner)
 }
 
 static bd_inflight *free_slot(bd_agent *a);
-static int fits(const bd_inflight *f, uint64_t bytes);
+static int fits(const bd_agent *a, const bd_inflight *f, uint64_t bytes);
 
 /* Busy: no batch of the partner can take a file now (its next batch is full, or no slot is free for one). */
 int bd_dispatch_busy(const bd_agent *a, const bd_partner *p)
 {
     const bd_inflight *next = slot_of(a, p->name, 1);
     if (next)
-        return !fits(next, 0);
+        return !fits(a, next, 0);
     return slot_of(a, p->name, 0) && !free_slot((bd_agent *)a);
 }
 
@@ -557,9 +556,10 @@ static uint64_t claimed_size(const char *claim_path)
 }
 
 /* Does this file join the partner's forming batch? */
-static int fits(const bd_inflight *f, uint64_t bytes)
+static int fits(const bd_agent *a, const bd_inflight *f, uint64_t bytes)
 {
-    return !f->sealed && f->nfiles < BD_BATCH_MAX && bytes <= BD_BATCH_FILE_MAX && f->bytes + bytes <= BD_BATCH_BYTES_MAX;
+    return !f->sealed && f->nfiles < a->cfg->batch_files && f->nfiles < BD_BATCH_MAX && bytes <= BD_BATCH_FILE_MAX &&
+           f->bytes + bytes <= BD_BATCH_BYTES_MAX;
 }
 
 /* The partner's batch to add to: its forming one, or a new one when the partner has at most one batch in a worker
@@ -569,7 +569,7 @@ static bd_inflight *batch_for(bd_agent *a, bd_inbox *in, uint64_t bytes)
     const char *p = in->partner->name;
     for (;;) {
         bd_inflight *next = slot_of(a, p, 1);
-        if (next && fits(next, bytes))
+        if (next && fits(a, next, bytes))
             return next;
         if (next && !slot_of(a, p, 0)) {
             launch(a, next); /* full (or sealed), and nothing before it */
@@ -617,6 +617,6 @@ void bd_dispatch_start(bd_agent *a, bd_inbox *in, const char *claim_id, const ch
     a->report_dirty = 1;
     if (bytes > BD_BATCH_FILE_MAX)
         f->sealed = 1; /* a large file runs alone */
-    if (!fits(f, 0) && !slot_of(a, in->partner->name, 0))
+    if (!fits(a, f, 0) && !slot_of(a, in->partner->name, 0))
         launch(a, f); /* full, and nothing before it; else it starts when the batch before it has run */
 }

@@ -20,6 +20,13 @@ static int syncfs_reports_errors(void)
     return known;
 }
 
+static int syncfs_missing; /* syncfs failed with ENOSYS or EPERM: not available in this process */
+
+int bd_syncfs_usable(void)
+{
+    return !syncfs_missing && syncfs_reports_errors();
+}
+
 static int fsync_each(const int *fds, size_t n)
 {
     int rc = 0, first = 0;
@@ -32,35 +39,37 @@ static int fsync_each(const int *fds, size_t n)
     return rc;
 }
 
-/* One syncfs for each file system among fds; 1 when done, 0 when syncfs is not available here, -1 on error. */
-static int syncfs_each(const int *fds, size_t n)
+/* The file systems already synced: fds[i]'s is new when no earlier fd shares its device. */
+static int new_file_system(const int *fds, size_t i, int *err)
 {
-    dev_t done[8];
-    size_t ndone = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct stat st;
-        if (fstat(fds[i], &st) < 0)
-            return -1;
-        size_t k = 0;
-        while (k < ndone && done[k] != st.st_dev)
-            k++;
-        if (k < ndone)
-            continue;
-        if (ndone == sizeof done / sizeof done[0])
-            return 0; /* files spread over many file systems: fsync each */
-        if (syncfs(fds[i]) < 0)
-            return errno == ENOSYS || errno == EPERM ? 0 : -1;
-        done[ndone++] = st.st_dev;
-    }
+    struct stat st, other;
+    if (fstat(fds[i], &st) < 0)
+        return *err = errno, 0;
+    for (size_t k = 0; k < i; k++)
+        if (fstat(fds[k], &other) == 0 && other.st_dev == st.st_dev)
+            return 0;
     return 1;
+}
+
+int bd_syncfs_each(const int *fds, size_t n)
+{
+    int err = 0;
+    for (size_t i = 0; i < n && !err; i++)
+        if (new_file_system(fds, i, &err) && syncfs(fds[i]) < 0) {
+            err = errno;
+            syncfs_missing |= err == ENOSYS || err == EPERM;
+        }
+    errno = err;
+    return err ? -1 : 0;
 }
 
 int bd_sync_files(const int *fds, size_t n)
 {
-    if (n >= BD_SYNCFS_MIN && syncfs_reports_errors()) {
-        int rc = syncfs_each(fds, n);
-        if (rc != 0)
-            return rc > 0 ? 0 : -1;
+    if (n >= BD_SYNCFS_MIN && bd_syncfs_usable()) {
+        if (bd_syncfs_each(fds, n) == 0)
+            return 0;
+        if (!syncfs_missing)
+            return -1;
     }
     return fsync_each(fds, n);
 }

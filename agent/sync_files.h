@@ -13,4 +13,9 @@
  * the kernel would write within its dirty_expire time anyway. Returns 0, or -1 with errno (then which of the
  * files are durable is unknown); the fds stay open. */
 int bd_sync_files(const int *fds, size_t n);
+/* 1 when syncfs may stand for the fsyncs of files already closed: the kernel reports writeback errors through
+ * it, and it has not failed for want of the system call (ENOSYS, or EPERM from a seccomp filter). */
+int bd_syncfs_usable(void);
+/* One syncfs for each file system among fds[0..n): 0, or -1 with errno (the first failure). */
+int bd_syncfs_each(const int *fds, size_t n);
 #endif

@@ -7,31 +7,56 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-/* One worker stages at most BD_BATCH_MAX files with two outputs each; past this the fds are synced at once. */
+/* Without syncfs, each file is kept open for its fsync: past this many the next are fsynced at once. */
 #define SYNCSET_MAX 256
 
-static int kept[SYNCSET_MAX];
+static int kept[SYNCSET_MAX]; /* open: fsynced by the sweep, or the fds syncfs is called on */
+static dev_t kept_dev[SYNCSET_MAX]; /* their file systems (0: unknown) */
 static size_t nkept;
+static size_t nadded; /* files in the set, those closed early too */
+
+/* A set that will be synced with syncfs keeps only the first files open (a small set fsyncs them) and one file of
+ * each file system; the others are closed at once: a batch's outputs need no descriptor each (syncfs reports a
+ * write error of any file of its file system written after the kept file was opened). */
+static int keep_open(dev_t dev)
+{
+    if (nkept < BD_SYNCFS_MIN - 1 || !bd_syncfs_usable() || dev == 0)
+        return 1;
+    for (size_t i = 0; i < nkept; i++)
+        if (kept_dev[i] == dev)
+            return 0;
+    return 1;
+}
 
 int bd_syncset_add(int fd)
 {
-    if (nkept == SYNCSET_MAX || sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0)
+    struct stat st;
+    dev_t dev = fstat(fd, &st) == 0 ? st.st_dev : 0;
+    nadded++;
+    if (!keep_open(dev))
+        return close(fd);
+    /* syncfs writes a big set's pages out in one go: there, starting each file's writeback only costs a call */
+    int start_now = nkept < BD_SYNCFS_MIN - 1;
+    if (nkept == SYNCSET_MAX || (start_now && sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0))
         return bd_fsync_close(fd);
+    kept_dev[nkept] = dev;
     kept[nkept++] = fd;
     return 0;
 }
 
 int bd_syncset_flush(void)
 {
-    int rc = bd_sync_files(kept, nkept), first = errno;
+    int big = nadded >= BD_SYNCFS_MIN && nkept < nadded; /* some were closed early: syncfs is the only way */
+    int rc = big ? bd_syncfs_each(kept, nkept) : bd_sync_files(kept, nkept), first = errno;
     for (size_t i = 0; i < nkept; i++)
         if (close(kept[i]) < 0 && rc == 0) {
             rc = -1;
             first = errno;
         }
-    nkept = 0;
+    nkept = nadded = 0;
     errno = first;
     return rc;
 }
@@ -40,7 +65,7 @@ void bd_syncset_drop(void)
 {
     for (size_t i = 0; i < nkept; i++)
         close(kept[i]);
-    nkept = 0;
+    nkept = nadded = 0;
 }
 
 int bd_syncset_write_file(const char *path, const void *data, size_t len, mode_t mode)
@@ -58,9 +83,4 @@ int bd_syncset_write_file(const char *path, const void *data, size_t len, mode_t
     unlink(path);
     errno = saved;
     return -1;
-}
-
-size_t bd_syncset_size(void)
-{
-    return nkept;
 }

@@ -630,8 +630,8 @@ static void fail_start(bd_job **jobs, int n, const char *why)
 
 static void close_other_fds(int res_fd, int cmd_fd, bd_job **jobs, int n)
 {
-    int keep[2 + 2 * 64], nk = 0;
-    if (n > 64)
+    int keep[2 + 2 * BD_BATCH_MAX], nk = 0;
+    if (n > BD_BATCH_MAX)
         return; /* not a dispatcher batch: keep everything */
     keep[nk++] = res_fd;
     keep[nk++] = cmd_fd;

@@ -38,13 +38,20 @@ is "$(mdb_stat -s journal "$T/state/ledger" | awk '/Entries/ {print $2}')" 0 "th
 names=$(outbox_files | xargs -n1 basename | sort | uniq -d | wc -l | tr -d ' ')
 is "$names" 0 "outbox names of one batch are distinct"
 
-# 2. A backlog of 150 files: at most 64 a batch, every file once.
+# 2. A backlog of 150 files: one batch by default (batch_files 256); at most batch_files a batch; every file once.
 : > "$T/agent.log"
 for i in $(seq 1 150); do printf 'BATCH-%04d\td_sid=%d\n' "$((i % 40 + 1))" "$((1000 + i))" > "$T/inbox/ftp_dpm_478_$((1700001000 + i)).sync"; done
 once; ok $? "backlog: once exits 0"
 is "$(receipts | jq -r 'select(.file | test("^ftp_dpm_478_17000010|^ftp_dpm_478_17000011")) | .status' | grep -c '^ok$')" 150 \
     "backlog: 150 ok receipts"
-is "$(workers_started | sort -n | tail -n 1)" 64 "backlog: a batch holds at most 64 files"
+is "$(workers_started | tr '\n' ' ')" "150 " "backlog: by default the 150 files run as one batch"
+: > "$T/agent.log"
+sed -i 's/^scan_interval = 0.5;/scan_interval = 0.5; batch_files = 64;/' "$T/bd.conf"
+for i in $(seq 1 150); do printf 'BATCH-%04d\td_sid=%d\n' "$((i % 40 + 1))" "$((3000 + i))" > "$T/inbox/ftp_dpm_478_$((1700003000 + i)).sync"; done
+once; ok $? "backlog with batch_files = 64: once exits 0"
+is "$(receipts | jq -r 'select(.file | test("^ftp_dpm_478_17000030|^ftp_dpm_478_17000031")) | .status' | grep -c '^ok$')" 150 \
+    "backlog with batch_files = 64: 150 ok receipts"
+is "$(workers_started | sort -n | tail -n 1)" 64 "backlog: a batch holds at most batch_files (64) files"
 is "$(workers_started | awk '{s += $1} END {print s}')" 150 "backlog: each file ran once"
 
 # 3. A file over 1 MiB runs in a worker of its own.

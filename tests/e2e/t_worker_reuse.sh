@@ -95,8 +95,10 @@ wait "$AGENT"
 is $? 0 "SIGTERM: exit status 0"
 is "$(pgrep -f "batchdrop run -c $T" | wc -l | tr -d ' ')" 0 "no worker (spare, idle or busy) left behind"
 
-# --- once, on a backlog: each partner's batches (up to 64 files each) run in one worker, which stays for the
-# partner's next batch; beta's never go to acme's worker.
+# --- once, on a backlog: each partner's batches (up to 64 files each: batch_files) run in one worker, which stays
+# for the partner's next batch; beta's never go to acme's worker.
+sed -i 's/scan_interval = 0.5;/scan_interval = 0.5; batch_files = 64;/' "$T/bd.conf"
+grep -q 'batch_files = 64' "$T/bd.conf" || echo "Bail out! cannot set batch_files"
 for i in $(seq 1 150); do line "$((900000 + i))" > "$T/inbox/ftp_dpm_478_1800000$((100 + i)).sync"; done
 for i in $(seq 1 70); do line "$((800000 + i))" > "$T/inbox-beta/ftp_dpm_478_1800000$((100 + i)).sync"; done
 (cd "$T" && bd once -c "$T/bd.conf" 2>"$T/once.log"); is $? 0 "once over 150 + 70 files: exit 0"

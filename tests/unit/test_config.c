@@ -50,6 +50,7 @@ static void test_good(void)
     TAP_EQ_INT(cfg->max_decoded_size, 6442450944LL, "64-bit integer with L suffix");
     TAP_EQ_INT(cfg->max_line_length, 102400, "max_line_length default from the spec");
     TAP_EQ_INT(cfg->keep_archive, 1, "keep_archive defaults to true");
+    TAP_EQ_INT(cfg->batch_files, 256, "batch_files defaults to 256");
     TAP_EQ_INT(cfg->outbox_compress, BD_OUT_ZSTD, "outbox_compress zstd");
     TAP_EQ_INT(cfg->npartners, 1, "one partner");
     const bd_partner *p = bd_config_partner(cfg, "acme");
@@ -151,6 +152,8 @@ int main(void)
     expect_error("unknown2.conf", "stat_dir = \"x\";\n", "unknown2.conf:1: unknown setting 'stat_dir' (did you mean 'state_dir'?)");
     expect_error("type.conf", "\n\nkeep_archive = 1;\n", "type.conf:3: 'keep_archive' must be true or false");
     expect_error("compress.conf", "outbox_compress = \"lz4\";\n", "must be \"none\" or \"zstd\"");
+    expect_error("batch0.conf", "batch_files = 0;\n", "batch0.conf:1: 'batch_files'");
+    expect_error("batch257.conf", "batch_files = 257;\n", "batch257.conf:1: 'batch_files'");
     expect_error("noinbox.conf", "partners = ( { name = \"a\"; } );\n", "has neither an 'inbox'");
     expect_error("list.conf", "partners = { name = \"a\"; };\n", "'partners' must be a list");
     expect_error("segs.conf", "partners = ( { name = \"a\"; inbox = \"i\"; segments = [ -1 ]; } );\n",
