@@ -176,27 +176,33 @@ ok $? "with room again (reload), the file is processed"
 grep -q "claiming again" "$T/agent.log"; ok $? "and the log says so"
 kill -TERM "$AGENT"; wait "$AGENT"
 
-# --- a batch whose commit fails while the partner's next batch parses: that batch waits too; nothing is lost or
-#     processed twice (the files arrive together, so they form batches, and the next one starts early)
-rm -rf "$T/batch_src"; mkdir -p "$T/batch_src"
-for i in $(seq 1 130); do trait; cp "$T/src/$f" "$T/batch_src/$f"; done
-: > "$FAULTS.log"
-set_faults "rename /outbox/acme/ftp_acme EIO"
-start
-mv "$T/batch_src/"* "$T/inbox/"
-WAIT=$((10 * SLOW)) wait_for injected rename /outbox/acme/ftp_acme
-ok $? "batches: the commit's renames fail"
-sleep 1
-alive; ok $? "batches: the agent stays up"
-set_faults ""
+# --- batches: 130 files arrive together (so they form batches, and the next one starts early) while RULE fails
+#     their commits: the files wait and the agent stays up; once the fault clears each is processed once, ok.
 nothing_waits() { [ -z "$(find "$T/inbox" "$T/state/claims/acme" -type f)" ]; }
-WAIT=$((30 * SLOW)) wait_for nothing_waits
-ok $? "batches: once the fault clears, every file is processed and no claim is left"
-is "$(for g in $(ls "$T/src" | tail -n 130); do nreceipts "$g"; done | sort | uniq -c | awk '{$1=$1; print}')" "130 1" \
-    "batches: each of the 130 files has exactly one receipt"
-is "$(for g in $(ls "$T/src" | tail -n 130); do r "$g" .status; done | sort | uniq -c | awk '{$1=$1; print}')" "130 ok" \
-    "batches: all ok"
-kill -TERM "$AGENT"; wait "$AGENT"
+batch_fault() { # batch_fault LABEL RULE
+    label=$1 rule=$2
+    rm -rf "$T/batch_src"; mkdir -p "$T/batch_src"
+    for i in $(seq 1 130); do trait; cp "$T/src/$f" "$T/batch_src/$f"; done
+    : > "$FAULTS.log"
+    set_faults "$rule"
+    start
+    mv "$T/batch_src/"* "$T/inbox/"
+    WAIT=$((10 * SLOW)) wait_for injected "${rule%% *}" "$(echo "$rule" | cut -d' ' -f2)"
+    ok $? "$label: injected ($rule)"
+    sleep 1
+    alive; ok $? "$label: the agent stays up"
+    waiting=$(for g in $(ls "$T/src" | tail -n 130); do nreceipts "$g"; done | grep -c '^0$')
+    ok "$([ "$waiting" -ge 4 ] && echo 0 || echo 1)" "$label: the batches wait while the fault lasts ($waiting files without a receipt)"
+    set_faults ""
+    WAIT=$((30 * SLOW)) wait_for nothing_waits
+    ok $? "$label: once the fault clears, every file is processed and no claim is left"
+    is "$(for g in $(ls "$T/src" | tail -n 130); do nreceipts "$g"; done | sort | uniq -c | awk '{$1=$1; print}')" "130 1" \
+        "$label: each of the 130 files has exactly one receipt"
+    is "$(for g in $(ls "$T/src" | tail -n 130); do r "$g" .status; done | sort | uniq -c | awk '{$1=$1; print}')" "130 ok" \
+        "$label: all ok"
+    kill -TERM "$AGENT"; wait "$AGENT"
+}
+batch_fault batches "rename /outbox/acme/ftp_acme EIO"
 
 # --- a real full file system (tmpfs), when this machine lets us mount one
 if mkdir -p "$T/small" && mount -t tmpfs -o size=2m tmpfs "$T/small" 2>/dev/null; then
@@ -217,25 +223,8 @@ if mkdir -p "$T/small" && mount -t tmpfs -o size=2m tmpfs "$T/small" 2>/dev/null
 else
     echo "# mount -t tmpfs is not allowed here: the real full-disk case is skipped (the shim cases above cover ENOSPC)"
 fi
-# --- a batch's staged files made durable with one syncfs: when that fails, the batch waits and is retried whole
-for i in $(seq 1 130); do trait; cp "$T/src/$f" "$T/batch_src/$f"; done
-: > "$FAULTS.log"
-set_faults "syncfs /outbox/ EIO"
-start
-mv "$T/batch_src/"* "$T/inbox/"
-WAIT=$((10 * SLOW)) wait_for injected syncfs /outbox/
-ok $? "syncfs: a batch's staged outbox files are synced with syncfs, and it fails"
-sleep 1
-alive; ok $? "syncfs: the agent stays up"
-waiting=$(for g in $(ls "$T/src" | tail -n 130); do nreceipts "$g"; done | grep -c '^0$')
-ok "$([ "$waiting" -ge 4 ] && echo 0 || echo 1)" "syncfs: the batch waits while the fault lasts ($waiting files without a receipt; a first file alone is fsynced)"
-set_faults ""
-WAIT=$((30 * SLOW)) wait_for nothing_waits
-ok $? "syncfs: once the fault clears, every file is processed and no claim is left"
-is "$(for g in $(ls "$T/src" | tail -n 130); do nreceipts "$g"; done | sort | uniq -c | awk '{$1=$1; print}')" "130 1" \
-    "syncfs: each of the 130 files has exactly one receipt"
-is "$(for g in $(ls "$T/src" | tail -n 130); do r "$g" .status; done | sort | uniq -c | awk '{$1=$1; print}')" "130 ok" \
-    "syncfs: all ok"
-kill -TERM "$AGENT"; wait "$AGENT"
+# a batch's staged files are made durable with one syncfs (a first file alone is fsynced): when it fails, the
+# batch waits and is retried whole
+batch_fault syncfs "syncfs /outbox/ EIO"
 
 done_testing
