@@ -16,7 +16,7 @@
 static int kept[SYNCSET_MAX]; /* open: fsynced by the sweep, or the fds syncfs is called on */
 static dev_t kept_dev[SYNCSET_MAX]; /* their file systems (0: unknown) */
 static size_t nkept;
-static size_t nadded; /* files in the set, those closed early too */
+static size_t nclosed; /* closed at once without a sync: the sweep's syncfs makes them durable */
 
 /* A set that will be synced with syncfs keeps only the first files open (a small set fsyncs them) and one file of
  * each file system; the others are closed at once: a batch's outputs need no descriptor each (syncfs reports a
@@ -35,11 +35,12 @@ int bd_syncset_add(int fd)
 {
     struct stat st;
     dev_t dev = fstat(fd, &st) == 0 ? st.st_dev : 0;
-    nadded++;
-    if (!keep_open(dev))
+    if (!keep_open(dev)) {
+        nclosed++;
         return close(fd);
+    }
     /* syncfs writes a big set's pages out in one go: there, starting each file's writeback only costs a call */
-    int start_now = nkept < BD_SYNCFS_MIN - 1;
+    int start_now = nkept < BD_SYNCFS_MIN - 1 || !bd_syncfs_usable();
     if (nkept == SYNCSET_MAX || (start_now && sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0))
         return bd_fsync_close(fd);
     kept_dev[nkept] = dev;
@@ -49,14 +50,13 @@ int bd_syncset_add(int fd)
 
 int bd_syncset_flush(void)
 {
-    int big = nadded >= BD_SYNCFS_MIN && nkept < nadded; /* some were closed early: syncfs is the only way */
-    int rc = big ? bd_syncfs_each(kept, nkept) : bd_sync_files(kept, nkept), first = errno;
+    int rc = nclosed ? bd_syncfs_each(kept, nkept) : bd_sync_files(kept, nkept), first = errno;
     for (size_t i = 0; i < nkept; i++)
         if (close(kept[i]) < 0 && rc == 0) {
             rc = -1;
             first = errno;
         }
-    nkept = nadded = 0;
+    nkept = nclosed = 0;
     errno = first;
     return rc;
 }
@@ -65,7 +65,7 @@ void bd_syncset_drop(void)
 {
     for (size_t i = 0; i < nkept; i++)
         close(kept[i]);
-    nkept = nadded = 0;
+    nkept = nclosed = 0;
 }
 
 int bd_syncset_write_file(const char *path, const void *data, size_t len, mode_t mode)
