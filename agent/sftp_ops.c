@@ -256,13 +256,22 @@ bd_sftp_class bd_sftp_mkdir_p(bd_sftp *s, const char *path, int mode, char *err,
 
 /* ---------------------------------------------------------------- download */
 
-/* How much to ask libssh2_sftp_read for. libssh2 1.10 keeps several times that much in read requests ahead of
- * the reader, and past the end of a file each of them costs a reply: with the whole 256 KiB buffer, a 1 KB file
- * sent about 35 requests. So a file whose size is known asks for that size and a little more (the room to see
- * its end in the same reply), and only a big or unknown one for the whole buffer. */
+/* libssh2 1.10's read requests: at most this many bytes each (MAX_SFTP_READ_SIZE in its sftp.h). */
+#define LIBSSH2_READ_REQUEST_MAX 30000
+
+/* How much to ask libssh2_sftp_read for. libssh2 1.10 keeps 4 times that much in read requests ahead of the
+ * reader, and past the end of a file each of them costs a reply: with the whole 256 KiB buffer, a 1 KB file
+ * sent about 35 requests. So a file whose size is known asks for that size and a little more, and only a big or
+ * unknown one for the whole buffer. The first round then holds a request past the end, whose end-of-file reply
+ * comes in the same round trip: at least LIBSSH2_READ_REQUEST_MAX / 4 + 1 bytes, so that a small file (whose
+ * first request is a whole LIBSSH2_READ_REQUEST_MAX) gets a second one; a smaller size made one request, and
+ * the end of the file cost a round trip of its own. */
 static size_t read_size(uint64_t expected)
 {
-    return expected >= XFER_BUF - 4096 ? XFER_BUF : (size_t)expected + 4096; /* BD_SFTP_SIZE_UNKNOWN: the buffer */
+    if (expected >= XFER_BUF - 4096)
+        return XFER_BUF; /* BD_SFTP_SIZE_UNKNOWN too */
+    size_t want = (size_t)expected + 4096;
+    return want <= LIBSSH2_READ_REQUEST_MAX / 4 ? LIBSSH2_READ_REQUEST_MAX / 4 + 1 : want;
 }
 
 static bd_sftp_class pull(bd_sftp *s, LIBSSH2_SFTP_HANDLE *h, const char *remote, int fd, EVP_MD_CTX *md,

@@ -505,6 +505,44 @@ static void test_download(bd_sftp *s)
     TAP_OK(bytes == 0 && sha[0] == '\0', "no bytes, no hash");
 }
 
+/* Files around libssh2's read request size (30,000 bytes), each downloaded with its exact size as the hint: the
+ * end of the file comes in the first round or after it, and every file arrives whole. */
+static void test_download_sizes(bd_sftp *s)
+{
+    static const size_t sizes[] = {0, 1, 1000, 3403, 3404, 3405, 7500, 7501, 29999, 30000, 30001, 60000, 65536,
+                                   258047, 258048, 262144};
+    static unsigned char data[262144];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 2654435761u >> 13);
+    int whole = 0, n = (int)(sizeof sizes / sizeof sizes[0]);
+    for (int k = 0; k < n; k++) {
+        char name[64], want[65] = "", got_sha[65] = "", remote[1024], local[1024];
+        uint64_t bytes = 0;
+        snprintf(name, sizeof name, "size-%zu.bin", sizes[k]);
+        bd_strlcpy(remote, in(g_home, name), sizeof remote);
+        bd_strlcpy(local, in(g_fix, "size.got"), sizeof local);
+        int fd = open(remote, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int made = fd >= 0 && (sizes[k] == 0 || write(fd, data, sizes[k]) == (ssize_t)sizes[k]);
+        if (fd >= 0)
+            close(fd);
+        fd = open(local, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        bd_sftp_class c = made && fd >= 0 ? bd_sftp_download(s, remote, sizes[k], fd, &bytes, got_sha, errbuf,
+                                                              sizeof errbuf)
+                                          : BD_SFTP_FAILURE;
+        if (fd >= 0)
+            close(fd);
+        int ok = c == BD_SFTP_OK && bytes == sizes[k] && file_sha256(remote, want) == 0 &&
+                 strcmp(want, got_sha) == 0 && same_file(local, remote);
+        if (!ok)
+            printf("# %zu bytes: %s, %llu bytes came: %s\n", sizes[k], bd_sftp_class_name(c),
+                   (unsigned long long)bytes, errbuf);
+        whole += ok;
+        unlink(remote);
+    }
+    TAP_EQ_INT(whole, n, "%d files of 0 to 256 KiB around the read request size, each with its size as the hint: "
+               "all whole, same SHA-256", n);
+}
+
 static void test_upload(bd_sftp *s)
 {
     char local[1024], other[1024], remote[1024], sha[65], want[65];
@@ -556,6 +594,7 @@ static void test_ops(void)
     test_list_stat(s);
     test_rename_unlink_mkdir(s);
     test_download(s);
+    test_download_sizes(s);
     test_upload(s);
     bd_sftp_keepalive(s);
     bd_sftp_entry st;
