@@ -20,21 +20,13 @@ void bd_claim_new_id(unsigned *seq, char out[BD_CLAIM_ID_MAX])
 /* The longest claim entry: its archive sidecar "<entry>.receipt.json.bdtmp.<pid>" must fit in NAME_MAX. */
 #define CLAIM_ENTRY_MAX (255 - 13 - 7 - 10)
 
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 int bd_claim_entry(char *out, size_t len, const char *claim_id, const char *name)
 {
     size_t idlen = strlen(claim_id), nlen = strlen(name);
     if (idlen + 1 + nlen <= CLAIM_ENTRY_MAX)
         return bd_fmt(out, len, "%s%c%s", claim_id, BD_CLAIM_SEP, name);
     int keep = (int)(CLAIM_ENTRY_MAX - idlen - 1 - 9);
-    return bd_fmt(out, len, "%s%c%.*s#%08x", claim_id, BD_CLAIM_SEP, keep, name, (unsigned)fnv1a(name));
+    return bd_fmt(out, len, "%s%c%.*s#%08x", claim_id, BD_CLAIM_SEP, keep, name, (unsigned)bd_fnv1a(name));
 }
 
 int bd_claim_take(const bd_inbox *in, const char *name, const char *claim_id, char *claim_path, size_t len)

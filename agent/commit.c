@@ -7,6 +7,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "mailer.h"
+#include "remote_done.h"
 #include "strutil.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -348,14 +349,8 @@ static void sync_renames(group *g, int *needed)
 }
 
 /* The "done" list that lets the fetcher delete or move remote sources whose outputs and receipts are durable:
- * the claim entries, each ended by a NUL (no file name holds one), in one file per done folder and commit. A
- * replay writes a list of its own rather than replace one (the fetcher's deletes are idempotent), so the name is
- * new each time: g<ms>-<pid>-<n>.list. */
-static int done_list_name(char *path, size_t len, const char *dir)
-{
-    static unsigned int seq;
-    return bd_fmt(path, len, "%s/g%lld-%ld-%u.list", dir, (long long)bd_now_ms(), (long)getpid(), seq++);
-}
+ * the claim entries, each ended by a NUL (no file name holds one), in one file per done folder and commit, under
+ * a name of its own (bd_done_list_path). */
 
 /* The done entries of g's committing entries whose marker sits in dir, appended to *buf and marked in listed[].
  * -1 when out of memory. */
@@ -388,7 +383,7 @@ static void write_done_list(group *g, size_t i, int *listed, const char *first)
     size_t len = 0;
     int *mine = calloc(g->n, sizeof *mine);
     int rc = mine && bd_dirname(dir, sizeof dir, first) == 0 && collect_done(g, dir, mine, &buf, &len) == 0 &&
-             done_list_name(path, sizeof path, dir) == 0 && bd_write_file_durable(path, buf, len, 0640) == 0 ? 0 : -1;
+             bd_done_list_path(path, sizeof path, dir) == 0 && bd_write_file_durable(path, buf, len, 0640) == 0 ? 0 : -1;
     if (rc < 0)
         log_error("claim %s: cannot write the done list of its remote source in %s: %s", g->ids[i], dir,
                   strerror(errno));

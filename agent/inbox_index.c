@@ -3,15 +3,13 @@
 #include "config.h"
 #include "inbox_index.h"
 #include "inbox.h"
+#include "strutil.h"
 #include <stdlib.h>
 #include <string.h>
 
 static size_t home_slot(const char *name, size_t cap)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    return (size_t)(h ^ (h >> 32)) & (cap - 1);
+    return (size_t)bd_fnv1a(name) & (cap - 1);
 }
 
 static void insert(bd_name_index *x, const bd_candidate *c, size_t pos)

@@ -12,7 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A done list is named g<ms>-<pid>-<n>.list (commit.c); a one-file marker is the claim entry itself. */
+int bd_done_list_path(char *path, size_t len, const char *dir)
+{
+    static unsigned int seq;
+    return bd_fmt(path, len, "%s/g%lld-%ld-%u.list", dir, (long long)bd_now_ms(), (long)getpid(), seq++);
+}
+
+/* A done list (bd_done_list_path); a one-file marker is the claim entry itself. */
 static int is_list(const char *name)
 {
     size_t n = strlen(name);

@@ -12,7 +12,6 @@
 #include "remote_publish.h"
 #include "shared_stats.h"
 #include "strutil.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -46,9 +46,7 @@ int bd_fetch_publish_add(bd_fetcher *f, int fd, const char *part, const char *re
 /* Queue one part, made durable with its group unless sync_err (an errno) says that failed; 0, or -1 (removed). */
 static int queue_part(bd_fetcher *f, bd_fetch_part *p, int sync_err)
 {
-    int err = sync_err ? sync_err : close(p->fd) < 0 ? errno : 0;
-    if (sync_err)
-        close(p->fd);
+    int close_err = close(p->fd) < 0 ? errno : 0, err = sync_err ? sync_err : close_err;
     p->fd = -1;
     if (err || bd_rename_noreplace(p->part, p->ready) < 0) {
         log_error("partner %s: cannot queue %s: %s", f->p->name, err ? p->part : p->ready, strerror(err ? err : errno));

@@ -166,3 +166,11 @@ void bd_show_id(char *out, size_t outlen, const char *id, size_t len)
     }
     out[o] = '\0';
 }
+
+uint32_t bd_fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}

@@ -17,4 +17,5 @@ void bd_format_iso8601(char *out, size_t len, int64_t ms);    /* "YYYY-MM-DDTHH:
 void bd_hex(char *out, const unsigned char *in, size_t n);    /* out holds 2n+1 */
 int bd_valid_partner_name(const char *s);                     /* [A-Za-z0-9_-]+ */
 int bd_valid_utf8(const char *s, size_t len);
+uint32_t bd_fnv1a(const char *s);                              /* FNV-1a hash of a string, 32 bits */
 #endif
