@@ -57,8 +57,22 @@ one_check() {
     else
         echo "$suite: 0 passed, 1 failed (see _build-$suite.log)"
         tail -30 "$TOP/_build-$suite.log"
+        failed_tests "$TOP/_build-$suite.log"
         FAILED=$((FAILED + 1))
     fi
+}
+
+# failed_tests LOG: the tests a make check in LOG failed, and each one's failed checks and last lines. distcheck's
+# test logs stay in its tree; printed last, so that a CI log that keeps only its tail still shows them.
+failed_tests() {
+    grep -E '^(FAIL|ERROR): ' "$1" | awk '{print $2}' | sort -u | while read -r t; do
+        for l in "$TOP"/_build-plain/batchdrop-*/_build/sub/"${t%.sh}".log; do
+            [ -f "$l" ] || continue
+            echo "--- $t"
+            grep -E '^(not ok|# |Bail out)' "$l" | head -15
+            tail -5 "$l"
+        done
+    done
 }
 
 # suite NAME CONFIGURE-ARGS [MAKE-CHECK-ARGS...]: an out-of-tree build and its make check
