@@ -117,9 +117,25 @@ redis_standalone_start() {
     return 1
 }
 
-# redis_cluster_start: 6 nodes, --cluster create with 1 replica each, wait until ok
+# redis_cluster_start: 6 nodes, --cluster create with 1 replica each, wait until ok. A try that fails after its
+# nodes started (the create, or a wait on a loaded machine) is logged, its nodes stopped, and made again on other
+# ports, up to 3 tries: one slow node must not cost a whole test script its cluster.
 redis_cluster_start() {
+    local try=1 p
+    while :; do
+        _redis_cluster_try && return 0
+        [ $try -lt 3 ] || return 1
+        echo "# cluster try $try failed; trying again on other ports"
+        for p in ${_redis_try_ports:-}; do _redis_stop_port "$p"; done
+        unset REDIS_CLUSTER_PORTS REDIS_CLUSTER_SEEDS
+        _redis_bump=$((${_redis_bump:-0} + 7))
+        try=$((try + 1))
+    done
+}
+
+_redis_cluster_try() {
     local n=0 ports p started rc seeds=""
+    _redis_try_ports=""
     while [ $n -lt 5 ]; do
         ports=$(_redis_free_ports 6) || break
         started=1
@@ -135,6 +151,7 @@ redis_cluster_start() {
         _redis_bump=$((${_redis_bump:-0} + n))
     done
     [ "${started:-0}" -eq 1 ] || { echo "# no free ports for 6 cluster nodes"; return 1; }
+    _redis_try_ports=$ports
     for p in $ports; do seeds="$seeds 127.0.0.1:$p"; done
     # shellcheck disable=SC2086
     rcli "${ports%% *}" --cluster create $seeds --cluster-replicas 1 --cluster-yes > "$REDIS_DIR/create.log" 2>&1 ||

@@ -187,8 +187,10 @@ batch_fault() { # batch_fault LABEL RULE [ENV=VALUE...]: the agent started with 
     names=$(ls "$T/batch_src")
     : > "$FAULTS.log"
     set_faults "$rule" ${ALSO_FAIL:+"$ALSO_FAIL"}
-    start "$@"
+    # in the inbox before the agent starts: its first sweep takes them all, so the batches are big on any machine
+    # (files that came one by one as fast as the agent took them would make batches under syncfs's 8 files)
     mv "$T/batch_src/"* "$T/inbox/"
+    start "$@"
     WAIT=$((10 * SLOW)) wait_for injected "${rule%% *}" "$(echo "$rule" | cut -d' ' -f2)"
     ok $? "$label: injected ($rule)"
     sleep 1
