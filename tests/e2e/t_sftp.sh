@@ -104,7 +104,9 @@ remote_conf 'after = "move"; move_to = "'"$SSHD_HOME"'/locked";'
 E4=$(own_claim 14 ftp_dpm_478_1700000714.sync); E5=$(own_claim 15 ftp_dpm_478_1700000715.sync)
 printf '%s\0' "$E4" > "$DONE/g1-1-1.list"
 (bd_exec run -c "$T/bd.conf" 2>>"$T/agent.log") & AGENT=$!; BG_PIDS="$BG_PIDS $AGENT"
-WAIT=30 wait_for test "$(nreceipts ftp_dpm_478_1700000715.sync)" = 1
+has_receipt() { [ "$(nreceipts "$1")" -ge 1 ]; } # has_receipt NAME: wait_for runs it afresh each time
+WAIT=30 wait_for has_receipt ftp_dpm_478_1700000715.sync
+ok $? "under run, the recovered claim gets its receipt"
 is "$(r ftp_dpm_478_1700000715.sync .status)" ok "under run, a claim named in no list is recovered: downloaded and processed"
 sleep 1.5 # three more passes of the fetcher (poll 0.5 s)
 kill -TERM "$AGENT"; wait "$AGENT"; ok $? "the agent stops cleanly"
