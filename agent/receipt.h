@@ -26,7 +26,7 @@ typedef struct bd_receipt {
     char duplicate_of[48]; /* claim ID of the first delivery, for duplicates */
     bd_counters c;
     bd_samples samples;
-    char outbox[4][4096]; /* data file, .info file */
+    char outbox[2][4096]; /* data file, .info file */
     int noutbox;
     int64_t started_ms, finished_ms;
 } bd_receipt;

@@ -73,7 +73,7 @@ typedef struct worker_handle {
 } worker_handle;
 
 /* What a worker reports first: how many of the batch's files ran, whether it waits for another batch, and the
- * size of the zstd frame that follows: the ran result_msgs. A result_msg is about 49 KB of fixed-size paths and
+ * size of the zstd frame that follows: the ran result_msgs. A result_msg is about 41 KB of fixed-size paths and
  * texts, nearly all zeros: raw, each file's went through the pipe 64 KB at a time, the worker and the agent taking
  * turns to sleep. */
 typedef struct chunk_head {
