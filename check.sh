@@ -149,7 +149,7 @@ if [ "$QUICK" -eq 0 ]; then
         LSAN_OPTIONS=suppressions=$TOP/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$TOP/tests/valgrind.supp"
     suite valgrind "" BD_SLOW=10 "BD_WRAP=$VG" "LOG_COMPILER=$VG" \
-        TESTS="tests/unit/test_aam tests/unit/test_idsync tests/unit/test_matchstore tests/unit/test_idcount tests/unit/test_inbox tests/unit/test_ledger tests/unit/test_redis_slots tests/unit/test_decode tests/unit/test_lines tests/unit/test_realize tests/unit/test_config tests/e2e/t_basic.sh tests/e2e/t_batch.sh tests/e2e/t_worker_reuse.sh tests/e2e/t_pipeline.sh tests/e2e/t_match_index.sh tests/e2e/t_reject.sh tests/e2e/t_validate.sh tests/e2e/t_check.sh tests/e2e/t_sftp.sh tests/e2e/t_sftp_layer.sh tests/e2e/t_ops.sh tests/e2e/t_mail.sh tests/e2e/t_corpus.sh tests/e2e/t_redis_store.sh tests/e2e/t_shared_ledger.sh"
+        TESTS="tests/unit/test_aam tests/unit/test_idsync tests/unit/test_matchstore tests/unit/test_idcount tests/unit/test_report_unpack tests/unit/test_inbox tests/unit/test_ledger tests/unit/test_redis_slots tests/unit/test_decode tests/unit/test_lines tests/unit/test_realize tests/unit/test_config tests/e2e/t_basic.sh tests/e2e/t_batch.sh tests/e2e/t_worker_reuse.sh tests/e2e/t_pipeline.sh tests/e2e/t_match_index.sh tests/e2e/t_reject.sh tests/e2e/t_validate.sh tests/e2e/t_check.sh tests/e2e/t_sftp.sh tests/e2e/t_sftp_layer.sh tests/e2e/t_ops.sh tests/e2e/t_mail.sh tests/e2e/t_corpus.sh tests/e2e/t_redis_store.sh tests/e2e/t_shared_ledger.sh"
     one_check distcheck make -C "$TOP/_build-plain" distcheck
     fuzz_check
     package_test

@@ -83,7 +83,7 @@ typedef struct bd_partner {
 
 /* The largest batch_files: the most small files of one partner that run in one worker as a batch, with one
  * group commit (dispatch.c). Each batch costs the commit's flushes (the outputs' sync, the journal, the
- * receipts, the folders); each file of a batch in flight holds about 95 KB of the supervisor's memory (job and report). */
+ * receipts, the folders); each file of a batch in flight holds about 60 KB of the supervisor's memory (its job). */
 #define BD_BATCH_MAX 256
 
 typedef struct bd_config {
