@@ -1,7 +1,6 @@
 /* report_unpack.c: a worker's batch report: its zstd frame unpacked one fixed-size record at a time, checked whole. */
 #include "config.h"
 #include "report_unpack.h"
-#include <zstd.h>
 
 /* A report of up to BD_BATCH_MAX results of about 41 KB each is under 16 MiB: a frame asking for a larger window
  * did not come from send_chunk. */
@@ -35,16 +34,21 @@ static int at_end(ZSTD_DCtx *dctx, ZSTD_inBuffer *in, size_t left)
     return in->pos == in->size ? 0 : -1;
 }
 
-int bd_report_unpack(const void *packed, size_t packed_len, size_t n, size_t size, void *rec,
-                     void (*each)(void *ctx, size_t i, const void *rec), void *ctx)
+ZSTD_DCtx *bd_report_unpacker_new(void)
 {
     ZSTD_DCtx *dctx = ZSTD_createDCtx();
-    if (!dctx)
-        return -2;
-    if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, REPORT_WINDOW_LOG_MAX))) {
+    if (dctx && ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, REPORT_WINDOW_LOG_MAX))) {
         ZSTD_freeDCtx(dctx);
-        return -2;
+        dctx = NULL;
     }
+    return dctx;
+}
+
+int bd_report_unpack(ZSTD_DCtx *dctx, const void *packed, size_t packed_len, size_t n, size_t size, void *rec,
+                     void (*each)(void *ctx, size_t i, const void *rec), void *ctx)
+{
+    if (ZSTD_isError(ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only)))
+        return -1;
     ZSTD_inBuffer in = {packed, packed_len, 0};
     size_t left = 1;
     int rc = 0;
@@ -54,8 +58,5 @@ int bd_report_unpack(const void *packed, size_t packed_len, size_t n, size_t siz
         if (rc == 0 && each)
             each(ctx, i, rec);
     }
-    if (rc == 0)
-        rc = at_end(dctx, &in, left);
-    ZSTD_freeDCtx(dctx);
-    return rc;
+    return rc == 0 ? at_end(dctx, &in, left) : rc;
 }

@@ -596,14 +596,18 @@ static void adopt_one(void *ctx, size_t i, const void *rec)
  * took about 41 KB a file of the supervisor's memory). */
 static int adopt_chunk(const bd_config *cfg, worker_handle *w, const chunk_head *head, int *garbled)
 {
+    static ZSTD_DCtx *unpacker; /* kept for the agent's life: its buffers serve every report */
     void *packed = receive_packed(cfg, w, head, garbled);
     result_msg *m = packed ? malloc(sizeof *m) : NULL;
     adoption a = {.cfg = cfg, .w = w, .ran = (size_t)head->ran};
     int rc = -1;
-    int checked = m ? bd_report_unpack(packed, head->packed, a.ran, sizeof *m, m, NULL, NULL) : -2;
-    *garbled = *garbled || checked == -1;
-    if (checked == 0 && bd_report_unpack(packed, head->packed, a.ran, sizeof *m, m, adopt_one, &a) == 0)
-        rc = a.holds;
+    if (m && !unpacker)
+        unpacker = bd_report_unpacker_new();
+    if (m && unpacker) { /* else out of memory: a torn chunk, not a garbled one */
+        *garbled = bd_report_unpack(unpacker, packed, head->packed, a.ran, sizeof *m, m, NULL, NULL) < 0;
+        if (!*garbled && bd_report_unpack(unpacker, packed, head->packed, a.ran, sizeof *m, m, adopt_one, &a) == 0)
+            rc = a.holds;
+    }
     free(m);
     free(packed);
     return rc;

@@ -53,7 +53,9 @@ static int unpack(const void *packed, size_t len, size_t n, size_t size, const u
 {
     unsigned char *rec = malloc(size);
     *s = (seen){.want = want, .size = size, .in_order_and_same = 1};
-    int rc = rec ? bd_report_unpack(packed, len, n, size, rec, note, s) : -3;
+    ZSTD_DCtx *d = bd_report_unpacker_new();
+    int rc = rec && d ? bd_report_unpack(d, packed, len, n, size, rec, note, s) : -3;
+    ZSTD_freeDCtx(d);
     free(rec);
     return rc;
 }
@@ -70,7 +72,13 @@ static void test_whole_frames(void)
     TAP_EQ_INT(unpack(p, len, 5, REC, raw, &s), 0, "a frame of exactly 5 records unpacks");
     TAP_OK(s.count == 5 && s.in_order_and_same, "each record given once, in order, byte for byte (%zu)", s.count);
     unsigned char rec[REC];
-    TAP_EQ_INT(bd_report_unpack(p, len, 5, REC, rec, NULL, NULL), 0, "and passes the check without a callback");
+    ZSTD_DCtx *d = bd_report_unpacker_new();
+    TAP_EQ_INT(d ? bd_report_unpack(d, p, len, 5, REC, rec, NULL, NULL) : -3, 0,
+               "and passes the check without a callback");
+    TAP_EQ_INT(d ? bd_report_unpack(d, p, len - 3, 5, REC, rec, NULL, NULL) : -3, -1, "a cut frame, with that context:");
+    TAP_EQ_INT(d ? bd_report_unpack(d, p, len, 5, REC, rec, NULL, NULL) : -3, 0,
+               "after it, the same context unpacks a whole frame again (each unpack starts afresh)");
+    ZSTD_freeDCtx(d);
     free(p);
     free(raw);
 }
