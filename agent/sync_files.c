@@ -44,26 +44,36 @@ static int fsync_each(const int *fds, size_t n)
     return rc;
 }
 
-/* The file systems already synced: fds[i]'s is new when no earlier fd shares its device. */
-static int new_file_system(const int *fds, size_t i, int *err)
+/* File systems remembered as synced within one call; past this many a file system may be synced twice (the same
+ * durability, one more flush). */
+#define SYNCED_FS_MAX 16
+
+static int already_synced(const dev_t *synced, size_t nsynced, dev_t dev)
 {
-    struct stat st, other;
-    if (fstat(fds[i], &st) < 0)
-        return *err = errno, 0;
-    for (size_t k = 0; k < i; k++)
-        if (fstat(fds[k], &other) == 0 && other.st_dev == st.st_dev)
-            return 0;
-    return 1;
+    for (size_t k = 0; k < nsynced; k++)
+        if (synced[k] == dev)
+            return 1;
+    return 0;
 }
 
 int bd_syncfs_each(const int *fds, size_t n)
 {
+    dev_t synced[SYNCED_FS_MAX];
+    size_t nsynced = 0;
     int err = 0;
-    for (size_t i = 0; i < n && !err; i++)
-        if (new_file_system(fds, i, &err) && syncfs(fds[i]) < 0) {
+    for (size_t i = 0; i < n && !err; i++) {
+        struct stat st;
+        if (fstat(fds[i], &st) < 0) {
             err = errno;
-            syncfs_missing |= err == ENOSYS || err == EPERM;
+        } else if (!already_synced(synced, nsynced, st.st_dev)) {
+            if (syncfs(fds[i]) < 0) {
+                err = errno;
+                syncfs_missing |= err == ENOSYS || err == EPERM;
+            } else if (nsynced < SYNCED_FS_MAX) {
+                synced[nsynced++] = st.st_dev;
+            }
         }
+    }
     errno = err;
     return err ? -1 : 0;
 }
