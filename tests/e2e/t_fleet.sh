@@ -93,7 +93,7 @@ state_dir = "state"; outbox = "outbox"; receipts = "log/receipts.jsonl";
 plugin_dir = "$PLUGINS"; agent_id = "$2"; scan_interval = 1; retry_interval = 1;
 match_store = { type = "redis"; nodes = [ $NODES ]; password_file = "$T/redis.pw"; key_prefix = "$3"; };
 partners = ( { name = "acme";
-  $(sshd_remote "path = \"$R\"; poll = 0.3; settle = 0; timeout = 10;") } );
+  $(sshd_remote "path = \"$R\"; poll = 0.1; settle = 0; timeout = 10;") } );
 CONF
 }
 # to_server SRC...: onto the server, complete: copied into a staging folder, then renamed into the inbox
