@@ -372,6 +372,14 @@ static ssize_t zstd_step(bd_decoder *d, unsigned char *buf, size_t len)
     return produced(d, out.pos);
 }
 
+/* Can a frame after the first start with this byte: a zstd frame (28 b5 2f fd) or a skippable one (5? 2a 4d 18)?
+ * libzstd would also decode the legacy formats of before 1.0 (1e-27 b5 2f fd), which the completeness probe
+ * (zstd_walk) cannot walk: the decoder refuses them too, so that what decodes is what the probe passes. */
+static int zstd_frame_start(unsigned char first)
+{
+    return first == 0x28 || (first & 0xf0) == 0x50;
+}
+
 static ssize_t zstd_read(bd_decoder *d, unsigned char *buf, size_t len)
 {
     for (;;) {
@@ -384,6 +392,9 @@ static ssize_t zstd_read(bd_decoder *d, unsigned char *buf, size_t len)
         }
         if (d->in_pos == d->in_len && d->zlast == 0)
             return 0; /* never call with empty input after a complete frame */
+        if (d->zlast == 0 && !zstd_frame_start(d->inbuf[d->in_pos]))
+            return fail(d, BD_DEC_CORRUPT, "zstd: not a valid frame after %llu input bytes",
+                        (unsigned long long)(d->bytes_in - (d->in_len - d->in_pos)));
         n = zstd_step(d, buf, len);
         if (n != 0)
             return n;

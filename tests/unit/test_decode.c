@@ -433,6 +433,13 @@ static void test_corrupt(const unsigned char *a, size_t alen)
     expect_fail("zstd reserved block type", c, z.len, BD_DEC_CORRUPT, "zstd: ", 1);
     expect_trailing(&z, zstd_trailing, COUNT_OF(zstd_trailing));
     free(c);
+    /* found by fuzz_decode: a skippable frame, then a frame of zstd's pre-1.0 format (magic 26 b5 2f fd, v0.6),
+     * which libzstd decodes but the probe cannot walk: both call it corrupt */
+    static const unsigned char legacy[] = {0x50, 0x2a, 0x4d, 0x18, 0x04, 0x00, 0x00, 0x00, 0x39, 0x62, 0x63, 0x64,
+                                           0x26, 0xb5, 0x2f, 0xfd, 0xd0, 0xd0, 0x01, 0x8e, 0xd7, 0x3e, 0xff, 0xff,
+                                           0xff, 0xff, 0x7f, 0x06};
+    expect_fail("zstd legacy frame after a skippable one", legacy, sizeof legacy, BD_DEC_CORRUPT,
+                "not a valid frame", 1);
     free(g.p);
     free(z.p);
 }
